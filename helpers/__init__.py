@@ -1,0 +1,16 @@
+"""Helpers for *Transfer Learning, Hands-On*: data, profiles, plots and plumbing.
+
+The code a learner studies (models, training loops, result plots) lives in the
+notebooks; this package holds the plumbing they share.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any TensorFlow import
+
+from helpers.config import PROFILES, data_dir, resolve_profile, set_seed  # noqa: E402
+from helpers.run import ModelChoice, Run, start_run  # noqa: E402
+
+__version__ = "0.1.0"
+__all__ = ["PROFILES", "data_dir", "resolve_profile", "set_seed", "ModelChoice", "Run",
+           "start_run", "__version__"]

@@ -1,0 +1,100 @@
+"""Profiles, the data directory, seeds and a quiet TensorFlow.
+
+Every notebook resolves its settings through this module so that the same
+notebook runs in seconds under tests (``smoke``), in minutes in a classroom
+(``lab``) and at source scale on a GPU (``full``).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+PROFILES: tuple[str, ...] = ("smoke", "lab", "full")
+DEFAULT_PROFILE = "lab"
+PROFILE_ENV = "TLBOOK_PROFILE"
+DATA_DIR_ENV = "TLBOOK_DATA_DIR"
+APP_NAME = "tlbook"
+
+
+class ProfileError(ValueError):
+    """Raised for a profile name that is not one of :data:`PROFILES`."""
+
+
+def resolve_profile(profile: str | None = None) -> str:
+    """Return the profile to use.
+
+    An explicit ``profile`` (the notebook's papermill parameter) wins; ``None``
+    means: read ``TLBOOK_PROFILE``, else ``lab``. Names are case-insensitive.
+    """
+    source = "PROFILE parameter"
+    if profile is None:
+        profile = os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
+        source = f"${PROFILE_ENV}" if os.environ.get(PROFILE_ENV) else "default"
+    name = str(profile).strip().lower()
+    if name not in PROFILES:
+        raise ProfileError(
+            f"Unknown profile {profile!r} (from {source}). "
+            f"Valid profiles: {', '.join(PROFILES)}. "
+            "smoke = seconds on synthetic data, lab = real data in minutes on a CPU, "
+            "full = source scale (GPU advised)."
+        )
+    return name
+
+
+def data_dir(create: bool = True) -> Path:
+    """Return the course data directory.
+
+    ``TLBOOK_DATA_DIR`` if set, else the platform's user cache directory
+    (for example ``~/.cache/tlbook`` on Linux).
+    """
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        path = Path(env).expanduser()
+    else:
+        from platformdirs import user_cache_dir
+
+        path = Path(user_cache_dir(APP_NAME))
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path.resolve()
+
+
+def quiet_tensorflow() -> None:
+    """Silence TensorFlow's C++ and Python start-up logging.
+
+    Must run before ``import tensorflow`` to silence the C++ side fully; it is
+    harmless afterwards.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", category=UserWarning, module="keras")
+    warnings.filterwarnings("ignore", message=".*oneDNN.*")
+    for name in ("tensorflow", "absl", "h5py"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        from absl import logging as absl_logging
+
+        absl_logging.set_verbosity(absl_logging.ERROR)
+    except ImportError:  # pragma: no cover - absl ships with TensorFlow
+        pass
+
+
+def set_seed(seed: int = 42) -> None:
+    """Seed Python, NumPy and (if importable) TensorFlow/Keras in one call."""
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    import numpy as np
+
+    np.random.seed(seed)
+    try:
+        quiet_tensorflow()
+        import keras
+
+        keras.utils.set_random_seed(seed)
+    except ImportError:  # pragma: no cover - TensorFlow is a hard requirement
+        pass

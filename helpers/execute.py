@@ -1,0 +1,159 @@
+"""Execute notebooks with papermill, read their glued results, feed the book cache.
+
+Used by ``make validate`` (:mod:`helpers.validate`), the smoke tests and the
+benchmarks, so that every notebook is executed the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+BOOK_CACHE = ROOT / "_build" / ".jupyter_cache"
+
+
+@dataclass
+class Execution:
+    """What one notebook execution produced."""
+
+    notebook: str
+    profile: str
+    wall_s: float
+    peak_rss_mb: float
+    ok: bool
+    output: str
+    error: str = ""
+    glue: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """Plain dict for JSON reports."""
+        return asdict(self)
+
+
+def notebook_paths(root: Path = NOTEBOOKS, only: list[str] | None = None) -> list[Path]:
+    """The course notebooks ``NN_name.ipynb`` in order, optionally filtered by prefix/name."""
+    paths = sorted(p for p in root.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        paths = [p for p in paths if any(p.stem.startswith(o) or p.name == o for o in only)]
+    return paths
+
+
+def read_glue(path: Path | dict) -> dict:
+    """Glued values of an executed notebook, as Python objects where possible."""
+    nb = path if isinstance(path, dict) else json.loads(Path(path).read_text(encoding="utf-8"))
+    values: dict = {}
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) or []:
+            meta = out.get("metadata", {}).get("scrapbook")
+            if not meta:
+                continue
+            data = out.get("data", {})
+            text = data.get(meta.get("mime_prefix", "") + "text/plain", data.get("text/plain", ""))
+            text = "".join(text) if isinstance(text, list) else text
+            try:
+                values[meta["name"]] = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                values[meta["name"]] = text.strip("'\"")
+    return values
+
+
+def _peak_rss(pid: int, stop: threading.Event, result: list[float]) -> None:
+    """Poll the resident memory of a process tree until ``stop`` is set."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil is a requirement
+        return
+    try:
+        proc = psutil.Process(pid)
+    except psutil.Error:
+        return
+    peak = 0.0
+    while not stop.is_set():
+        try:
+            procs = [proc, *proc.children(recursive=True)]
+            rss = sum(p.memory_info().rss for p in procs if p.is_running())
+            peak = max(peak, rss)
+        except psutil.Error:
+            pass
+        stop.wait(0.5)
+    result.append(peak / 2**20)
+
+
+def execute(path: Path, profile: str, out_dir: Path, inject: bool = True,
+            timeout: float | None = None, env: dict | None = None) -> Execution:
+    """Execute ``path`` with papermill in a subprocess and return an :class:`Execution`.
+
+    ``inject=True`` passes ``PROFILE`` as a papermill parameter; ``inject=False``
+    sets ``TLBOOK_PROFILE`` instead and leaves the code cells untouched (so the
+    executed notebook can seed the Jupyter Book cache).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    output = out_dir / path.name
+    cmd = [sys.executable, "-m", "papermill", str(path), str(output), "--cwd", str(path.parent),
+           "--no-progress-bar", "--kernel", "python3"]
+    if inject:
+        cmd += ["-p", "PROFILE", profile]
+    run_env = {**os.environ, "TLBOOK_PROFILE": profile, "TF_CPP_MIN_LOG_LEVEL": "3",
+               "PYTHONWARNINGS": "ignore", **(env or {})}
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=run_env)
+    stop, peak = threading.Event(), []
+    watcher = threading.Thread(target=_peak_rss, args=(proc.pid, stop, peak), daemon=True)
+    watcher.start()
+    try:
+        log, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        log, _ = proc.communicate()
+        log += f"\nTIMEOUT after {timeout} s"
+    wall = time.perf_counter() - start
+    stop.set()
+    watcher.join(2)
+    ok = proc.returncode == 0
+    error = "" if ok else _summarise_error(log)
+    glue = read_glue(output) if output.exists() else {}
+    return Execution(path.stem, profile, round(wall, 1), round(peak[0] if peak else 0.0, 1), ok,
+                     str(output), error, glue)
+
+
+def _summarise_error(log: str) -> str:
+    lines = [ln for ln in log.splitlines() if ln.strip() and not ln.startswith(("I0000", "W0000"))]
+    return "\n".join(lines[-25:])
+
+
+def cache_for_book(source: Path, executed: Path, cache_path: Path = BOOK_CACHE,
+                   seconds: float | None = None) -> None:
+    """Put the outputs of ``executed`` into the Jupyter Book cache for ``source``.
+
+    The cached notebook is ``source`` itself with the executed outputs merged in
+    cell by cell, so its hash matches what the book build computes and the
+    book renders these outputs instead of executing the notebook again.
+    """
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    src = nbformat.read(source, as_version=4)
+    done = nbformat.read(executed, as_version=4)
+    done_cells = [c for c in done.cells if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    if len(done_cells) != len(src.cells):
+        raise ValueError(f"{executed} does not match {source} cell for cell")
+    count = 0
+    for cell, ran in zip(src.cells, done_cells, strict=True):
+        if cell.cell_type == "code":
+            count += 1
+            cell.outputs = ran.get("outputs", [])
+            cell.execution_count = count
+    cache = get_cache(str(cache_path))
+    data = {"execution_seconds": seconds} if seconds is not None else {}
+    cache.cache_notebook_bundle(CacheBundleIn(src, str(source.resolve()), data=data),
+                                check_validity=False, overwrite=True)

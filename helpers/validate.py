@@ -1,0 +1,124 @@
+"""``make validate``: execute every notebook in a profile and check its results.
+
+For each notebook: execute it with papermill (``TLBOOK_PROFILE`` set, code
+cells untouched), read the glued metrics, compare them with the thresholds in
+``tests/thresholds.yml``, and seed the Jupyter Book cache with the executed
+outputs so that ``make book`` does not execute the notebooks again. Writes
+``_build/validation/report.json`` and ``report.md``; exits non-zero when any
+notebook fails or any threshold is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from helpers.execute import ROOT, cache_for_book, execute, notebook_paths
+
+THRESHOLDS = ROOT / "tests" / "thresholds.yml"
+REPORT_DIR = ROOT / "_build" / "validation"
+
+
+def load_thresholds(path: Path = THRESHOLDS) -> dict:
+    """Notebook stem -> {glue key -> {min, max, source, note}}."""
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def check(metrics: dict, rules: dict) -> list[dict]:
+    """Compare glued ``metrics`` with ``rules``; one row per rule."""
+    rows = []
+    for key, rule in (rules or {}).items():
+        rule = rule or {}
+        value = metrics.get(key)
+        passed = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if passed and "min" in rule:
+            passed = value >= rule["min"]
+        if passed and "max" in rule:
+            passed = value <= rule["max"]
+        rows.append({"key": key, "value": value, "min": rule.get("min"), "max": rule.get("max"),
+                     "source": rule.get("source"), "note": rule.get("note"),
+                     "pass": bool(passed), "missing": value is None})
+    return rows
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return "" if v is None else str(v)
+
+
+def markdown(report: dict) -> str:
+    """A readable table of the report."""
+    lines = [f"# Validation report ({report['profile']} profile)", "",
+             f"Machine: {report['machine']}; total {report['total_s']:.0f} s.", "",
+             "| notebook | ok | wall s | peak MB | fallback | check | value | rule | source | pass |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for nb in report["notebooks"]:
+        head = (f"| {nb['notebook']} | {'yes' if nb['ok'] else 'NO'} | {nb['wall_s']:.0f} | "
+                f"{nb['peak_rss_mb']:.0f} | {nb['fallback']} ")
+        if not nb["checks"]:
+            lines.append(head + "| (executes) | | | | " + ("yes" if nb["ok"] else "NO") + " |")
+        for c in nb["checks"]:
+            rule = " ".join(x for x in (f">= {c['min']}" if c["min"] is not None else "",
+                                        f"<= {c['max']}" if c["max"] is not None else "") if x)
+            lines.append(head + f"| {c['key']} | {_fmt(c['value'])} | {rule} | {c['source'] or ''} | "
+                         f"{'yes' if c['pass'] else 'NO'} |")
+            head = "| | | | | "
+    lines.append("")
+    lines.append("RESULT: " + ("all passed" if report["passed"] else "FAILED"))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the validation; see the module docstring."""
+    parser = argparse.ArgumentParser(prog="python -m helpers.validate")
+    parser.add_argument("--profile", default="lab")
+    parser.add_argument("--only", nargs="*", help="notebook name prefixes, e.g. 02 07")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per notebook")
+    parser.add_argument("--no-cache", action="store_true", help="do not seed the book cache")
+    args = parser.parse_args(argv)
+    thresholds = load_thresholds()
+    out_dir = ROOT / "_build" / "executed" / args.profile
+    REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    report = {"profile": args.profile, "machine": f"{platform.processor() or platform.machine()}, "
+              f"{__import__('os').cpu_count()} CPUs, Python {platform.python_version()}",
+              "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "notebooks": []}
+    t0 = time.perf_counter()
+    for path in notebook_paths(only=args.only):
+        print(f"executing {path.name} ({args.profile}) ...", flush=True)
+        ex = execute(path, args.profile, out_dir, inject=False, timeout=args.timeout)
+        checks = check(ex.glue, thresholds.get(path.stem, {}))
+        fallback = ex.glue.get(f"nb{path.stem[:2]}_fallback")
+        entry = {**ex.to_dict(), "checks": checks, "fallback": fallback,
+                 "substitutes": ex.glue.get(f"nb{path.stem[:2]}_substitutes"),
+                 "data": ex.glue.get(f"nb{path.stem[:2]}_data")}
+        entry["passed"] = ex.ok and all(c["pass"] for c in checks)
+        report["notebooks"].append(entry)
+        status = "ok" if entry["passed"] else "FAILED"
+        print(f"  {status} in {ex.wall_s:.0f} s; " + ", ".join(
+            f"{c['key']}={_fmt(c['value'])}{'' if c['pass'] else ' (FAIL)'}" for c in checks), flush=True)
+        if not ex.ok:
+            print(ex.error, file=sys.stderr)
+        elif not args.no_cache:
+            try:
+                cache_for_book(path, Path(ex.output), seconds=ex.wall_s)
+            except Exception as exc:  # the report matters more than the cache
+                print(f"  (could not seed the book cache: {exc})", file=sys.stderr)
+    report["total_s"] = round(time.perf_counter() - t0, 1)
+    report["passed"] = all(nb["passed"] for nb in report["notebooks"])
+    (REPORT_DIR / "report.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    text = markdown(report)
+    (REPORT_DIR / "report.md").write_text(text + "\n", encoding="utf-8")
+    print(text)
+    print(f"\nreport: {REPORT_DIR / 'report.json'}")
+    return 0 if report["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

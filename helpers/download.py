@@ -9,11 +9,15 @@ download or a half-extracted archive never counts as present.
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
 import os
 import shutil
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 
@@ -48,8 +52,33 @@ def _check_member(name: str, archive: Path) -> None:
         )
 
 
+def _check_tar_complete(tf: tarfile.TarFile, archive: Path) -> None:
+    """Make sure a tar archive was read to its real end.
+
+    ``tarfile`` stops listing silently at a truncated header and never checks a
+    gzip stream's CRC; read a compressed stream to its end (which verifies its
+    checksum and length) and require the end-of-archive block of a plain tar.
+    """
+    fileobj = tf.fileobj
+    if isinstance(fileobj, (gzip.GzipFile, bz2.BZ2File, lzma.LZMAFile)):
+        while fileobj.read(1 << 20):
+            pass
+        return
+    fileobj.seek(tf.offset)
+    if len(fileobj.read(tarfile.BLOCKSIZE)) < tarfile.BLOCKSIZE:
+        raise CorruptArchiveError(
+            f"{archive.name} ends before its end-of-archive marker. It is probably "
+            "truncated: delete it and download again."
+        )
+
+
 def archive_members(archive: Path) -> list[str]:
-    """List the member names of a ``.zip`` or tar archive, checking readability."""
+    """List the member names of a ``.zip`` or tar archive, checking readability.
+
+    The whole archive is read once: a truncated or corrupted download raises
+    :class:`CorruptArchiveError`; a link pointing outside raises
+    :class:`UnsafeArchiveError`.
+    """
     try:
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as zf:
@@ -62,8 +91,9 @@ def archive_members(archive: Path) -> list[str]:
             for m in members:
                 if m.issym() or m.islnk():
                     _check_member(m.linkname, archive)
+            _check_tar_complete(tf, archive)
             return [m.name for m in members]
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
         raise CorruptArchiveError(
             f"{archive.name} cannot be read as an archive ({exc.__class__.__name__}: {exc}). "
             "It is probably truncated: delete it and download again."
@@ -82,7 +112,11 @@ def safe_extract(archive: Path, target: Path) -> None:
         else:
             with tarfile.open(archive) as tf:
                 tf.extractall(target, filter="data")
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+    except tarfile.FilterError as exc:  # the "data" filter is a second line of defence
+        raise UnsafeArchiveError(
+            f"Refusing to extract {archive.name}: {exc}. The archive is damaged or malicious."
+        ) from exc
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise CorruptArchiveError(f"{archive.name} failed while extracting: {exc}") from exc
 
 
@@ -98,14 +132,19 @@ def install_extracted(archive: Path, data_dir: Path, folder: str) -> Path:
     try:
         safe_extract(archive, tmp)
         produced = tmp / folder
-        if not produced.is_dir():
+        if produced.is_symlink() or not produced.is_dir():
             found = sorted(p.name for p in tmp.iterdir())
             raise CorruptArchiveError(
                 f"{archive.name} does not contain the expected folder {folder!r} "
                 f"(found: {', '.join(found) or 'nothing'})."
             )
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(produced, final)
+        try:
+            os.replace(produced, final)
+        except OSError:
+            if not final.is_dir():
+                raise
+            # another process installed the same folder meanwhile: keep the first one
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return final
@@ -143,8 +182,12 @@ def download(url: str, known_hash: str | None, fname: str, cache: Path,
     Raises :class:`DatasetChecksumError` on a hash mismatch (pooch keeps no
     bad file) and lets network errors through for the caller to explain.
     """
+    import importlib.util
+
     import pooch
 
+    if progressbar and importlib.util.find_spec("tqdm") is None:
+        progressbar = False  # pooch raises for a progress bar without tqdm
     cache.mkdir(parents=True, exist_ok=True)
     fetcher = pooch.create(
         path=cache,

@@ -56,7 +56,7 @@ class Run:
 
     @property
     def fallback(self) -> bool:
-        """True when any model is a substitute or any data is synthetic."""
+        """True when any model is a substitute for the one requested (synthetic data is reported separately)."""
         return any(m.substituted for m in self.models)
 
     def pick(self, smoke: Any, lab: Any, full: Any) -> Any:

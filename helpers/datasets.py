@@ -515,6 +515,11 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for name in dict.fromkeys(names):
         try:
+            if name == "att_faces" and not is_present(name, data_dir):
+                # the ORL archive is no longer served: fetch scikit-learn's copy instead
+                _, _, source = load_faces(data_dir)
+                print(f"ok      {name:<24} {source} in {data_dir / 'scikit_learn_data'}")
+                continue
             path = fetch(name, data_dir)
             print(f"ok      {name:<24} {path}")
         except (DatasetError, KeyError) as exc:

@@ -53,7 +53,7 @@ data: $(STAMP) ## download every dataset and model of PROFILE into TLBOOK_DATA_D
 	$(BIN)/python -m helpers.datasets fetch --profile $(PROFILE)
 
 bench: $(STAMP) ## benchmarks: writes benchmarks/results/latest.json and latest.md
-	$(BIN)/python -m benchmarks.bench
+	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
 
 lint: $(STAMP) ## ruff on helpers, tests and benchmarks
 	$(BIN)/ruff check helpers tests benchmarks

@@ -1,0 +1,905 @@
+"""``make bench``: how fast the course runs on a CPU, and the speed-ups it teaches.
+
+Sections (choose with ``--sections``):
+
+- ``notebooks``: each notebook's wall time and peak memory in ``smoke`` and
+  ``lab``, executed with papermill through :func:`helpers.execute.execute`;
+- ``pipeline``: images/s of ``ImageDataGenerator`` against
+  ``image_dataset_from_directory`` + augmentation layers + ``tf.data``
+  cache/prefetch, same augmentation and image size (``helpers.vision``);
+- ``head``: seconds per epoch of the same transfer head trained on cached
+  frozen-base features and with the frozen base inside the model;
+- ``inference``: backbone images/s at 224, 160 and 96 px (VGG16, SqueezeNet);
+- ``machine``: CPU, cores, TensorFlow version, oneDNN.
+
+Every micro-benchmark figure is the median of ``--repeats`` timed runs after
+one untimed warm-up, reported with min and max; ratios are formed run by run
+inside the same process. Writes ``benchmarks/results/latest.json`` and
+``latest.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # ``python benchmarks/bench.py`` from anywhere
+    sys.path.insert(0, str(ROOT))
+
+SCHEMA = "tlbook-bench/1"
+RESULTS = ROOT / "benchmarks" / "results"
+VALIDATION_REPORT = ROOT / "_build" / "validation" / "report.json"
+SECTIONS: tuple[str, ...] = ("machine", "notebooks", "pipeline", "head", "inference")
+
+# Targets from issue 8 (2 CPU cores, lab profile).
+LAB_TOTAL_S = 20 * 60
+LAB_EACH_S = 5 * 60
+LAB_BUDGET_S = {"07": 8 * 60}  # notebook prefix -> its own budget
+SMOKE_TOTAL_S = 3 * 60
+PIPELINE_MIN_RATIO = 3.0
+HEAD_MIN_RATIO = 10.0
+
+# --------------------------------------------------------------------------- pure parts
+
+def summarize(values: Iterable[float], digits: int = 4) -> dict:
+    """Median, min and max of timed runs (warm-up already excluded).
+
+    Returns ``{"median", "min", "max", "n", "runs"}``; raises ``ValueError``
+    for no values.
+    """
+    runs = [float(v) for v in values]
+    if not runs:
+        raise ValueError("summarize() needs at least one value")
+
+    def r(x: float) -> float:
+        return float(f"{x:.{digits}g}")
+
+    return {"median": r(statistics.median(runs)), "min": r(min(runs)), "max": r(max(runs)),
+            "n": len(runs), "runs": [r(x) for x in runs]}
+
+
+def ratios(numerators: Sequence[float], denominators: Sequence[float]) -> list[float]:
+    """Run-by-run ratios ``numerators[i] / denominators[i]`` (same-run pairs)."""
+    if len(numerators) != len(denominators):
+        raise ValueError("ratios need paired runs of equal length")
+    return [a / b for a, b in zip(numerators, denominators, strict=True)]
+
+
+def notebook_budget(notebook: str) -> float:
+    """The lab budget in seconds of a notebook stem such as ``07_glove_amazon_to_imdb``."""
+    return LAB_BUDGET_S.get(notebook[:2], LAB_EACH_S)
+
+
+def _slow_cells(cells: Sequence[dict] | None, k: int = 2) -> str:
+    if not cells:
+        return ""
+    top = sorted(cells, key=lambda c: -c["seconds"])[:k]
+    return "slowest cells: " + "; ".join(f"In [{c['index']}] {c['seconds']:.0f} s `{c['first_line']}`" for c in top)
+
+
+def evaluate_targets(report: dict) -> list[dict]:
+    """The issue's targets, each with its value, ``met`` (None when not measured) and a cause for a miss."""
+    targets: list[dict] = []
+    load = report.get("machine", {}).get("load_note", "")
+
+    def add(name: str, rule: str, value: Any, met: bool | None, cause: str = "") -> None:
+        if met is False and load:
+            cause = f"{cause}; {load}" if cause else load
+        targets.append({"target": name, "rule": rule, "value": value, "met": met,
+                        "cause": cause if met is False else ""})
+
+    nbs = report.get("notebooks") or {}
+    only = (report.get("settings") or {}).get("only")
+    together = f"notebooks {', '.join(only)} together (subset)" if only else "all notebooks together"
+    lab = nbs.get("lab") or []
+    if lab:
+        failed = [e["notebook"] for e in lab if not e.get("ok", True)]
+        total = sum(e["wall_s"]["median"] for e in lab)
+        slowest = max(lab, key=lambda e: e["wall_s"]["median"])
+        add(f"lab: {together}", f"<= {LAB_TOTAL_S} s", round(total, 1),
+            total <= LAB_TOTAL_S and not failed,
+            (f"failed: {', '.join(failed)}; " if failed else "")
+            + f"slowest notebook {slowest['notebook']} ({slowest['wall_s']['median']:.0f} s)")
+        for e in lab:
+            budget = notebook_budget(e["notebook"])
+            wall = e["wall_s"]["median"]
+            ok = e.get("ok", True)
+            cause = ("the notebook failed: " + (e.get("error") or "").splitlines()[-1][:160]
+                     if not ok and e.get("error") else _slow_cells(e.get("slow_cells")))
+            add(f"lab: {e['notebook']}", f"<= {budget:.0f} s", wall, wall <= budget and ok, cause)
+    smoke = nbs.get("smoke") or []
+    if smoke:
+        total = sum(e["wall_s"]["median"] for e in smoke)
+        failed = [e["notebook"] for e in smoke if not e.get("ok", True)]
+        slowest = max(smoke, key=lambda e: e["wall_s"]["median"])
+        add(f"smoke: {together}", f"<= {SMOKE_TOTAL_S} s", round(total, 1),
+            total <= SMOKE_TOTAL_S and not failed,
+            (f"failed: {', '.join(failed)}; " if failed else "")
+            + f"slowest notebook {slowest['notebook']} ({slowest['wall_s']['median']:.0f} s; "
+            "each run includes a fresh kernel and the TensorFlow import)")
+    pipe = report.get("pipeline")
+    if pipe and pipe.get("ratio"):
+        value = pipe["ratio"]["median"]
+        add("tf.data pipeline / ImageDataGenerator images/s", f">= {PIPELINE_MIN_RATIO:g}x", value,
+            value >= PIPELINE_MIN_RATIO, pipe.get("cause", ""))
+    if pipe and pipe.get("fused_ratio"):
+        value = pipe["fused_ratio"]["median"]
+        add("tf.data with one fused affine warp (proposed) / ImageDataGenerator", f">= {PIPELINE_MIN_RATIO:g}x",
+            value, value >= PIPELINE_MIN_RATIO, pipe.get("fused_cause", ""))
+    head = report.get("head")
+    if head and head.get("ratio"):
+        value = head["ratio"]["median"]
+        add("cached-features head / frozen base in the model, s/epoch", f">= {HEAD_MIN_RATIO:g}x",
+            value, value >= HEAD_MIN_RATIO, head.get("cause", ""))
+    return targets
+
+
+def validate_report(report: dict) -> list[str]:
+    """Schema problems of a report (empty list = valid)."""
+    problems: list[str] = []
+
+    def need(obj: Any, key: str, where: str) -> Any:
+        if not isinstance(obj, dict) or key not in obj:
+            problems.append(f"{where}: missing {key!r}")
+            return None
+        return obj[key]
+
+    def check_summary(s: Any, where: str) -> None:
+        if not isinstance(s, dict):
+            problems.append(f"{where}: not a summary")
+            return
+        for k in ("median", "min", "max", "n", "runs"):
+            if k not in s:
+                problems.append(f"{where}: summary lacks {k!r}")
+        if all(k in s for k in ("median", "min", "max")) and not s["min"] <= s["median"] <= s["max"]:
+            problems.append(f"{where}: not min <= median <= max")
+        if "runs" in s and "n" in s and len(s["runs"]) != s["n"]:
+            problems.append(f"{where}: n != len(runs)")
+
+    if report.get("schema") != SCHEMA:
+        problems.append(f"schema is {report.get('schema')!r}, expected {SCHEMA!r}")
+    for key in ("started", "finished", "settings", "sections", "targets"):
+        need(report, key, "report")
+    for profile, entries in (report.get("notebooks") or {}).items():
+        for i, e in enumerate(entries):
+            where = f"notebooks.{profile}[{i}]"
+            for k in ("notebook", "ok", "source"):
+                need(e, k, where)
+            for k in ("wall_s", "peak_rss_mb"):
+                if need(e, k, where) is not None:
+                    check_summary(e[k], f"{where}.{k}")
+    pipe = report.get("pipeline")
+    if pipe:
+        for k in ("image_generator", "tf_data", "ratio"):
+            if need(pipe, k, "pipeline") is not None:
+                check_summary(pipe[k], f"pipeline.{k}")
+    head = report.get("head")
+    if head:
+        for k in ("cached_s_per_epoch", "end_to_end_s_per_epoch", "ratio"):
+            if need(head, k, "head") is not None:
+                check_summary(head[k], f"head.{k}")
+    for i, row in enumerate(report.get("inference") or []):
+        for k in ("model", "size", "images_per_s"):
+            need(row, k, f"inference[{i}]")
+        if isinstance(row, dict) and "images_per_s" in row:
+            check_summary(row["images_per_s"], f"inference[{i}].images_per_s")
+    for i, t in enumerate(report.get("targets") or []):
+        for k in ("target", "rule", "value", "met", "cause"):
+            need(t, k, f"targets[{i}]")
+    return problems
+
+
+def _num(x: Any, digits: int = 3) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, bool):
+        return "yes" if x else "NO"
+    if isinstance(x, float):
+        return f"{x:.{digits}g}" if abs(x) < 10 ** digits else f"{x:.0f}"
+    return str(x)
+
+
+def _cell(s: dict | None, digits: int = 3) -> str:
+    """``median (min-max)`` of a summary; just the value for a single run."""
+    if not s:
+        return "-"
+    if s["n"] == 1:
+        return _num(s["median"], digits)
+    return f"{_num(s['median'], digits)} ({_num(s['min'], digits)}-{_num(s['max'], digits)})"
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
+    """A Markdown pipe table; ``|`` in cells is escaped."""
+    def esc(v: Any) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    out = ["| " + " | ".join(esc(h) for h in headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(esc(v) for v in row) + " |" for row in rows]
+    return out
+
+
+def render_markdown(report: dict, level: int = 3) -> str:
+    """The compact Markdown summary the instructor guide includes.
+
+    No title of its own (the including page has one); sections are headings
+    of ``level`` (``###`` by default).
+    """
+    h = "#" * level + " "
+    lines: list[str] = []
+    m = report.get("machine") or {}
+    settings = report.get("settings") or {}
+    lines.append(f"Benchmark run {report.get('started', '?')} to {report.get('finished', '?')}"
+                 + (" with `--quick` (tiny settings: indicative only)" if settings.get("quick") else "")
+                 + f". Micro-benchmarks: median (min-max) of {settings.get('repeats', '?')} timed run(s) "
+                 "after one untimed warm-up; ratios are formed run by run in the same process.")
+    lines.append("")
+    if m:
+        lines.append(h + "Machine")
+        lines.append("")
+        lines += table(["CPU", "cores (usable)", "TensorFlow", "Keras", "oneDNN", "load avg (start/end)"],
+                       [[m.get("cpu_model", "?"), f"{m.get('cpu_count')} ({m.get('usable_cores')})",
+                         m.get("tensorflow", "?"), m.get("keras", "?"), m.get("onednn", "?"),
+                         f"{m.get('loadavg_start', '?')} / {m.get('loadavg_end', '?')}"]])
+        if m.get("load_note"):
+            lines += ["", f"Note: {m['load_note']}."]
+        lines.append("")
+    nbs = report.get("notebooks") or {}
+    if nbs:
+        lines += [h + "Notebooks", ""]
+        profiles = [p for p in ("smoke", "lab", "full") if p in nbs]
+        by_name: dict[str, dict] = {}
+        for p in profiles:
+            for e in nbs[p]:
+                by_name.setdefault(e["notebook"], {})[p] = e
+        headers = ["notebook"]
+        for p in profiles:
+            headers += [f"{p} s", f"{p} peak MB"]
+        headers += ["lab budget s"] if "lab" in profiles else []
+        rows = []
+        for name, per in by_name.items():
+            row = [name]
+            for p in profiles:
+                e = per.get(p)
+                if e is None:
+                    row += ["-", "-"]
+                    continue
+                row += [_cell(e["wall_s"]) + ("" if e.get("ok", True) else " FAILED"),
+                        _cell(e["peak_rss_mb"])]
+            if "lab" in profiles:
+                row.append(f"{notebook_budget(name):.0f}")
+            rows.append(row)
+        total = ["**total**"]
+        for p in profiles:
+            total += [f"{sum(e['wall_s']['median'] for e in nbs[p]):.0f}", ""]
+        if "lab" in profiles:
+            total.append(f"{LAB_TOTAL_S}")
+        rows.append(total)
+        lines += table(headers, rows)
+        sources = {f"{p}: {e['source']}" for p in profiles for e in nbs[p] if e.get("source") != "executed"}
+        lines += ["", "Each notebook runs in a fresh kernel with papermill (kernel start and imports included); "
+                  "peak memory is the resident set of the whole process tree."
+                  + (" Taken from elsewhere: " + "; ".join(sorted(sources)) + "." if sources else ""), ""]
+    pipe = report.get("pipeline")
+    if pipe:
+        lines += [h + "Input pipeline", "",
+                  f"{pipe.get('images', '?')} images at {pipe.get('image_size', '?')} px, batch "
+                  f"{pipe.get('batch_size', '?')}, the source's augmentation (rotation 30, shifts 0.1, shear 0.2, "
+                  "zoom 0.2, horizontal flip, fill nearest, rescale 1/255).", ""]
+        rows = [["`ImageDataGenerator.flow_from_directory`", _cell(pipe["image_generator"])],
+                ["`image_dataset_from_directory` + augmentation layers + cache/prefetch", _cell(pipe["tf_data"])],
+                ["**ratio** (tf.data / ImageDataGenerator)", _cell(pipe["ratio"])]]
+        if pipe.get("tf_data_fused"):
+            rows += [["`image_dataset_from_directory` + cache + ONE fused affine warp (proposed)",
+                      _cell(pipe["tf_data_fused"])],
+                     ["**ratio** (fused tf.data / ImageDataGenerator)", _cell(pipe["fused_ratio"])]]
+        if pipe.get("image_generator_no_augmentation"):
+            rows += [["(diagnosis) ImageDataGenerator, rescale only", _cell(pipe["image_generator_no_augmentation"])],
+                     ["(diagnosis) tf.data cached, no augmentation", _cell(pipe["tf_data_no_augmentation"])]]
+        lines += table(["pipeline", "images/s"], rows)
+        if pipe.get("note"):
+            lines += ["", pipe["note"]]
+        lines.append("")
+    head = report.get("head")
+    if head:
+        lines += [h + "Transfer head: cached features vs frozen base in the model", "",
+                  f"{head.get('backbone', '?')} base ({head.get('weights', '?')}) at "
+                  f"{head.get('image_size', '?')} px, {head.get('images', '?')} images, batch "
+                  f"{head.get('batch_size', '?')}; head: {head.get('head', '?')}.", ""]
+        rows = [["cached features (head only)", _cell(head["cached_s_per_epoch"])],
+                ["frozen base inside the model", _cell(head["end_to_end_s_per_epoch"])],
+                ["**ratio** (end-to-end / cached)", _cell(head["ratio"])]]
+        if head.get("extraction_s"):
+            rows.append(["one-off feature extraction", _cell(head["extraction_s"])])
+        lines += table(["variant", "s/epoch"], rows)
+        if head.get("break_even_epochs") is not None:
+            lines += ["", f"Caching pays for its one-off extraction after "
+                      f"{head['break_even_epochs']:.2g} epoch(s)."]
+        lines.append("")
+    inf = report.get("inference") or []
+    if inf:
+        lines += [h + "Backbone inference (images/s)", ""]
+        sizes = sorted({r["size"] for r in inf}, reverse=True)
+        models = list(dict.fromkeys(r["model"] for r in inf))
+        got = {(r["model"], r["size"]): r for r in inf}
+        rows = [[mod] + [_cell(got[(mod, s)]["images_per_s"]) if (mod, s) in got else "-" for s in sizes]
+                for mod in models]
+        lines += table(["backbone"] + [f"{s} px" for s in sizes], rows)
+        note = report.get("inference_note")
+        if note:
+            lines += ["", note]
+        lines.append("")
+    targets = report.get("targets") or []
+    if targets:
+        lines += [h + "Targets", ""]
+        rows = [[t["target"], t["rule"], _num(t["value"]),
+                 "not measured" if t["met"] is None else ("met" if t["met"] else "**missed**"),
+                 t["cause"]] for t in targets]
+        lines += table(["target", "rule", "value", "met", "cause of a miss"], rows)
+        lines.append("")
+    for section, err in (report.get("errors") or {}).items():
+        lines.append(f"- section `{section}` failed: {err}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# --------------------------------------------------------------------------- timing
+
+def timed_runs(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> list[float]:
+    """Seconds of ``repeats`` calls of ``fn`` after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover - not on Linux
+        return "?"
+
+
+def machine() -> dict:
+    """CPU model, cores, TensorFlow/Keras versions and whether oneDNN is on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import keras
+    import tensorflow as tf
+
+    flag = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+
+        built = bool(_pywrap_util_port.IsMklEnabled())
+    except Exception:  # noqa: BLE001 - private API; absence only loses a detail
+        built = None
+    if flag is None:
+        onednn = "on (default)" if built else "off (default)"
+    else:
+        onednn = ("off" if flag.strip().lower() in ("0", "false", "no") else "on") + \
+            f" (TF_ENABLE_ONEDNN_OPTS={flag})"
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu_model": cpu, "cpu_count": os.cpu_count(), "usable_cores": usable,
+            "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
+            "onednn": onednn, "onednn_built": built, "TF_ENABLE_ONEDNN_OPTS": flag,
+            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or "auto",
+            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads() or "auto",
+            "platform": platform.platform()}
+
+
+def load_note(loadavg_start: str, loadavg_end: str, cores: int | None) -> str:
+    """A warning when the 1-minute load average exceeded the core count (other work competed)."""
+    try:
+        peak = max(float(loadavg_start.split()[0]), float(loadavg_end.split()[0]))
+    except (ValueError, IndexError):
+        return ""
+    if cores and peak > cores + 0.5:
+        return f"measured under contention: 1-min load average up to {peak:.1f} on {cores} cores"
+    return ""
+
+
+# --------------------------------------------------------------------------- notebooks
+
+def _cell_times(executed: Path) -> list[dict]:
+    """Per-cell seconds that papermill recorded in an executed notebook."""
+    try:
+        nb = json.loads(Path(executed).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    cells = []
+    for i, c in enumerate(nb.get("cells", [])):
+        dur = (c.get("metadata", {}).get("papermill") or {}).get("duration")
+        if c.get("cell_type") == "code" and isinstance(dur, (int, float)):
+            src = "".join(c.get("source", "")).strip().splitlines()
+            first = next((s for s in src if s.strip() and not s.lstrip().startswith("#")), src[0] if src else "")
+            cells.append({"index": c.get("execution_count") or i, "seconds": round(dur, 1),
+                          "first_line": first.strip()[:70]})
+    return cells
+
+
+def fresh_validation(path: Path | None = None, notebooks: Sequence[Path] = ()) -> dict | None:
+    """The lab validation report (default ``_build/validation/report.json``) when it is newer than every notebook."""
+    path = path or VALIDATION_REPORT
+    if not path.exists():
+        return None
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+    if report.get("profile") != "lab":
+        return None
+    mtime = path.stat().st_mtime
+    if any(p.stat().st_mtime > mtime for p in notebooks):
+        return None
+    return report
+
+
+def bench_notebooks(profiles: Sequence[str], repeats: dict[str, int], only: list[str] | None,
+                    timeout: float, reuse_validation: bool, root: Path | None = None) -> dict:
+    """Wall time and peak memory of each notebook per profile (``root``: the notebooks folder)."""
+    from helpers.execute import NOTEBOOKS, execute, notebook_paths
+
+    paths = notebook_paths(root or NOTEBOOKS, only=only)
+    if not paths:
+        print("  no notebooks found under notebooks/", flush=True)
+    out: dict[str, list[dict]] = {}
+    for profile in profiles:
+        entries: list[dict] = []
+        reused = fresh_validation(notebooks=paths) if (reuse_validation and profile == "lab") else None
+        if reuse_validation and profile == "lab" and reused is None:
+            print("  --reuse-validation: no fresh lab report at _build/validation/report.json; executing",
+                  flush=True)
+        covered: set[str] = set()
+        if reused is not None:
+            stems = {p.stem for p in paths}
+            for nb in reused.get("notebooks", []):
+                if nb["notebook"] not in stems:
+                    continue
+                covered.add(nb["notebook"])
+                entries.append({"notebook": nb["notebook"], "ok": nb.get("ok", False),
+                                "source": f"validation report {reused.get('started', '')}".strip(),
+                                "wall_s": summarize([nb["wall_s"]]),
+                                "peak_rss_mb": summarize([nb.get("peak_rss_mb", 0.0)]),
+                                "slow_cells": sorted(_cell_times(Path(nb.get("output", ""))),
+                                                     key=lambda c: -c["seconds"])[:3],
+                                "error": nb.get("error", "")})
+        out_dir = ROOT / "_build" / "bench" / profile
+        for path in (p for p in paths if p.stem not in covered):  # what the report lacks is executed
+            walls, peaks, ok, error, cells = [], [], True, "", []
+            for i in range(repeats.get(profile, 1)):
+                print(f"  {path.name} ({profile}, run {i + 1}) ...", end=" ", flush=True)
+                ex = execute(path, profile, out_dir, inject=True, timeout=timeout)
+                print(f"{ex.wall_s:.0f} s, {ex.peak_rss_mb:.0f} MB{'' if ex.ok else ' FAILED'}", flush=True)
+                walls.append(ex.wall_s)
+                peaks.append(ex.peak_rss_mb)
+                ok = ok and ex.ok
+                error = error or ex.error
+                cells = sorted(_cell_times(Path(ex.output)), key=lambda c: -c["seconds"])[:3]
+                if not ex.ok:
+                    break
+            entries.append({"notebook": path.stem, "ok": ok, "source": "executed",
+                            "wall_s": summarize(walls), "peak_rss_mb": summarize(peaks),
+                            "slow_cells": cells, "error": error})
+        out[profile] = sorted(entries, key=lambda e: e["notebook"])
+    return out
+
+
+# --------------------------------------------------------------------------- pipeline
+
+def affine_transforms(angle_deg: Any, tx: Any, ty: Any, shear_deg: Any, zx: Any, zy: Any, flip: Any,
+                      height: Any, width: Any, xp: Any = None) -> Any:
+    """Per-image ``ImageProjectiveTransformV3`` rows for one fused affine augmentation.
+
+    Composes what ``ImageDataGenerator`` does in one matrix, output pixel ->
+    input pixel about the image centre: rotation, shift (``tx``/``ty`` in
+    pixels), shear (degrees, as ``ImageDataGenerator`` reads ``shear_range``),
+    zoom (``zx``/``zy`` scale the sampling grid: >1 zooms out, as in
+    ``ImageDataGenerator``) and a
+    horizontal flip (``flip`` = -1 flips, 1 keeps). ``xp`` is ``numpy`` (default)
+    or ``tensorflow``: any module with ``cos``, ``sin``, ``stack`` and
+    ``zeros_like``. Returns ``(n, 8)`` rows ``[a0 a1 a2 b0 b1 b2 0 0]``.
+    """
+    if xp is None:
+        import numpy as xp
+    a = angle_deg * (math.pi / 180)
+    sh = shear_deg * (math.pi / 180)
+    c, s = xp.cos(a), xp.sin(a)
+    ssh, csh = xp.sin(sh), xp.cos(sh)
+    a0, a1 = c * zx * flip, (-c * ssh - s * csh) * zy
+    b0, b1 = s * zx * flip, (-s * ssh + c * csh) * zy
+    cx, cy = (width - 1) / 2, (height - 1) / 2
+    a2 = cx + (c * tx - s * ty) - (a0 * cx + a1 * cy)
+    b2 = cy + (s * tx + c * ty) - (b0 * cx + b1 * cy)
+    z = xp.zeros_like(a0)
+    return xp.stack([a0, a1, a2, b0, b1, b2, z, z], axis=1)
+
+
+def fused_augmentation(images: Any) -> Any:
+    """The source's augmentation as ONE bilinear affine warp per image (tf.data ``map``).
+
+    Same parameter ranges as ``ImageDataGenerator``: rotation 30 deg, width
+    and height shift 0.1, shear 0.2 deg, zoom 0.8-1.2 per axis, horizontal
+    flip, fill ``nearest``. Keras's augmentation layers warp the batch once
+    per layer (rotation, translation, zoom, shear: four resamplings); this
+    does a single resampling. Candidate for ``helpers.vision``.
+    """
+    import tensorflow as tf
+
+    n = tf.shape(images)[0]
+    h, w = tf.cast(tf.shape(images)[1], tf.float32), tf.cast(tf.shape(images)[2], tf.float32)
+
+    def u(lo: float, hi: float) -> Any:
+        return tf.random.uniform([n], lo, hi)
+
+    flip = tf.where(u(0, 1) < 0.5, -1.0, 1.0)
+    rows = affine_transforms(u(-30, 30), u(-0.1, 0.1) * w, u(-0.1, 0.1) * h, u(-0.2, 0.2),
+                             u(0.8, 1.2), u(0.8, 1.2), flip, h, w, xp=tf)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=rows, output_shape=tf.shape(images)[1:3], fill_value=0.0,
+        interpolation="BILINEAR", fill_mode="NEAREST")
+
+
+def _cats_dogs(n: int) -> tuple[list[Path], Any, str]:
+    """Cats-vs-dogs training files from the data dir, else a synthetic stand-in of ``n`` images."""
+    from helpers.datasets import cats_dogs_files, is_present
+
+    if is_present("cats_and_dogs_filtered"):
+        paths, labels, _ = cats_dogs_files("train")
+        return paths, labels, "cats_and_dogs_filtered"
+    paths, labels, _ = cats_dogs_files("train", synthetic=True, n_synthetic=max(n // 2, 2))
+    return paths, labels, "synthetic stand-in (no cats_and_dogs_filtered in the data dir)"
+
+
+def _subset_dir(paths: Sequence[Path], labels: Sequence[int], n: int, root: Path) -> Path:
+    """A ``cats/``+``dogs/`` folder of symlinks to ``n`` images (half each), so an epoch is a full pass."""
+    half = n // 2
+    chosen = [p for p, y in zip(paths, labels, strict=True) if y == 0][:half] + \
+             [p for p, y in zip(paths, labels, strict=True) if y == 1][: n - half]
+    for p in chosen:
+        sub = root / p.parent.name
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / p.name).symlink_to(p.resolve())
+    return root
+
+
+def bench_pipeline(n_images: int, repeats: int, image_size: int = 224, batch_size: int = 20) -> dict:
+    """images/s of ``ImageDataGenerator`` vs ``tf.data`` on the same images and augmentation.
+
+    Both pipelines come from :mod:`helpers.vision` (``generator_pipeline``,
+    ``dataset_pipeline``) and read the same ``n_images`` files (a symlinked
+    subset, so every epoch is a full pass and the ``tf.data`` cache is
+    complete). One untimed warm-up epoch each (it fills the cache), then
+    ``repeats`` timed epochs, alternating the two pipelines so that each
+    ratio compares epochs measured side by side.
+    """
+    import tempfile
+
+    import tensorflow as tf
+
+    from helpers import vision
+
+    paths, labels, kind = _cats_dogs(n_images)
+    size = (image_size, image_size)
+    with tempfile.TemporaryDirectory(prefix="tlbook-bench-") as tmp:
+        folder = _subset_dir(paths, list(labels), n_images, Path(tmp))
+        n = sum(1 for _ in folder.glob("*/*"))
+        gen = vision.generator_pipeline(folder, size, batch_size)
+        ds = vision.dataset_pipeline(folder, size, batch_size)
+        # Diagnosis: the same pipelines without augmentation (decode/resize/cache only).
+        gen_plain = vision.generator_pipeline(folder, size, batch_size, augment=False)
+        ds_plain = vision.dataset_pipeline(folder, size, batch_size, augment=False)
+        # Improvement: the same augmentation as one fused warp (see fused_augmentation).
+        ds_fused = vision.dataset_pipeline(folder, size, batch_size, augment=False, rescale=False).map(
+            lambda x, y: (fused_augmentation(x) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE
+        ).prefetch(tf.data.AUTOTUNE)
+
+        def epoch(pipe: Any) -> Callable[[], None]:
+            """One full pass: ``len`` batches of a DirectoryIterator, or a tf.data iteration."""
+            def run() -> None:
+                if hasattr(pipe, "__next__"):  # ImageDataGenerator's DirectoryIterator loops forever
+                    for _ in range(len(pipe)):
+                        next(pipe)
+                else:
+                    for _ in pipe:
+                        pass
+            return run
+
+        for pipe in (gen, gen_plain, ds_plain, ds_fused):
+            epoch(pipe)()
+        t0 = time.perf_counter()
+        epoch(ds)()  # first epoch: decode + resize + fill the cache
+        first = time.perf_counter() - t0
+        pipes = {"gen": gen, "ds": ds, "ds_fused": ds_fused, "gen_plain": gen_plain, "ds_plain": ds_plain}
+        times: dict[str, list[float]] = {k: [] for k in pipes}
+        for _ in range(repeats):  # alternate, so each pair is measured side by side
+            for key, pipe in pipes.items():
+                times[key] += timed_runs(epoch(pipe), 1, warmup=0)
+    ips = {k: [n / t for t in v] for k, v in times.items()}
+    result = {"image_generator_images_per_s": ips["gen"], "tf_data_images_per_s": ips["ds"],
+              "note": (f"Data: {kind}. Steady state after one warm-up epoch each; the tf.data pipeline's "
+                       f"first (uncached) epoch ran at {n / first:.0f} images/s.")}
+    entry = _pipeline_entry(result, n, image_size, batch_size)
+    entry["tf_data_first_epoch_images_per_s"] = round(n / first, 1)
+    entry["image_generator_no_augmentation"] = summarize(ips["gen_plain"])
+    entry["tf_data_no_augmentation"] = summarize(ips["ds_plain"])
+    entry["tf_data_fused"] = summarize(ips["ds_fused"])
+    entry["fused_ratio"] = summarize(ratios(ips["ds_fused"], ips["gen"]))
+    r0 = entry["ratio"]["median"]
+    if "cause" in entry:
+        ms = {k: 1000 * statistics.median(t) / n for k, t in times.items()}
+        entry["cause"] = (f"augmentation costs {ms['ds'] - ms['ds_plain']:.1f} ms/image as Keras layers in "
+                          f"tf.data vs {ms['gen'] - ms['gen_plain']:.1f} ms/image in ImageDataGenerator; "
+                          f"reading costs {ms['ds_plain']:.1f} (tf.data, cached) vs {ms['gen_plain']:.1f} "
+                          "ms/image (PIL per epoch)"
+                          + (f"; one fused warp instead of four layers reaches {entry['fused_ratio']['median']:.2g}x"
+                             if entry["fused_ratio"]["median"] > r0 else ""))
+    if entry["fused_ratio"]["median"] < PIPELINE_MIN_RATIO:
+        entry["fused_cause"] = (f"fused warp {statistics.median(times['ds_fused']) * 1000 / n:.1f} ms/image vs "
+                                f"ImageDataGenerator {statistics.median(times['gen']) * 1000 / n:.1f} ms/image")
+    return entry
+
+
+def _pipeline_entry(result: dict, n_images: int, image_size: int, batch_size: int) -> dict:
+    """The pipeline section of the report from per-run images/s of both pipelines."""
+    gen, tfd = result["image_generator_images_per_s"], result["tf_data_images_per_s"]
+    entry = {"images": n_images, "image_size": image_size, "batch_size": batch_size,
+             "image_generator": summarize(gen), "tf_data": summarize(tfd),
+             "ratio": summarize(ratios(tfd, gen)),
+             "note": result.get("note", "")}
+    r = entry["ratio"]["median"]
+    if r < PIPELINE_MIN_RATIO:
+        entry["cause"] = (f"tf.data {entry['tf_data']['median']:.0f} images/s vs ImageDataGenerator "
+                          f"{entry['image_generator']['median']:.0f}")
+    return entry
+
+
+# --------------------------------------------------------------------------- transfer head
+
+HEAD_DESC = "GlobalAveragePooling2D - Dense 512 relu - Dropout 0.5 - Dense 1 sigmoid; Adam 1e-4"
+
+
+def _load_images(n: int, size: int) -> tuple[Any, Any, str]:
+    """``n`` cats/dogs training images (half each) at ``size`` px, Caffe-preprocessed for VGG16."""
+    import numpy as np
+
+    from helpers import vision
+
+    paths, labels, kind = _cats_dogs(n)
+    half = n // 2
+    idx = [i for i in range(len(labels)) if labels[i] == 0][:half] + \
+          [i for i in range(len(labels)) if labels[i] == 1][: n - half]
+    x = vision.caffe_preprocess(vision.load_images([paths[i] for i in idx], (size, size)).astype("float32"))
+    return np.asarray(x, dtype="float32"), np.asarray(labels[idx], dtype="float32"), kind
+
+
+def _head(inputs: Any) -> Any:
+    from keras import layers
+
+    h = layers.GlobalAveragePooling2D()(inputs)
+    h = layers.Dense(512, activation="relu")(h)
+    h = layers.Dropout(0.5)(h)
+    return layers.Dense(1, activation="sigmoid")(h)
+
+
+def _epoch_times(model: Any, x: Any, y: Any, repeats: int, batch_size: int) -> list[float]:
+    """Seconds of each of ``repeats`` epochs after one untimed warm-up epoch."""
+    import keras
+
+    times: list[float] = []
+
+    class Clock(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            times.append(time.perf_counter() - self.t0)
+
+    model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, batch_size=batch_size, epochs=1 + repeats, shuffle=True, verbose=0, callbacks=[Clock()])
+    return times[1:]
+
+
+def bench_head(n_images: int, repeats: int, image_size: int = 224, batch_size: int = 20) -> dict:
+    """Seconds/epoch of the same head on cached VGG16 features vs with the frozen base inside."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    x, y, kind = _load_images(n_images, image_size)
+    base = keras.applications.VGG16(weights=None, include_top=False, input_shape=(image_size, image_size, 3))
+    base.trainable = False
+
+    out: list[Any] = []
+    base.predict(x[:batch_size], batch_size=batch_size, verbose=0)  # warm-up: trace the graph on one batch
+    extraction = timed_runs(lambda: out.append(base.predict(x, batch_size=batch_size, verbose=0)), repeats,
+                            warmup=0)
+    feats = out[-1]
+    inp = keras.Input(feats.shape[1:])
+    cached = keras.Model(inp, _head(inp), name="head_on_cached_features")
+    cached_t = _epoch_times(cached, feats, y, repeats, batch_size)
+
+    inp = keras.Input((image_size, image_size, 3))
+    e2e = keras.Model(inp, _head(base(inp, training=False)), name="frozen_base_and_head")
+    e2e_t = _epoch_times(e2e, x, y, repeats, batch_size)
+
+    entry = {"backbone": "VGG16", "weights": "random weights, timing only", "image_size": image_size,
+             "images": int(len(x)), "data": kind, "batch_size": batch_size, "head": HEAD_DESC,
+             "feature_shape": list(feats.shape[1:]),
+             "cached_s_per_epoch": summarize(cached_t), "end_to_end_s_per_epoch": summarize(e2e_t),
+             "ratio": summarize(ratios(e2e_t, cached_t)), "extraction_s": summarize(extraction)}
+    saved = entry["end_to_end_s_per_epoch"]["median"] - entry["cached_s_per_epoch"]["median"]
+    entry["break_even_epochs"] = entry["extraction_s"]["median"] / saved if saved > 0 else None
+    if entry["ratio"]["median"] < HEAD_MIN_RATIO:
+        entry["cause"] = (f"cached epoch {entry['cached_s_per_epoch']['median']:.3g} s is mostly fixed "
+                          f"per-epoch/per-step overhead at {len(x)} images; the frozen base's forward pass "
+                          f"costs {entry['extraction_s']['median']:.3g} s per pass")
+    return entry
+
+
+# --------------------------------------------------------------------------- inference
+
+def bench_inference(sizes: Sequence[int], n_images: int, repeats: int, batch_size: int) -> tuple[list[dict], str]:
+    """Forward-pass images/s of VGG16 and SqueezeNet (random weights) at each size."""
+    import keras
+    import numpy as np
+
+    builders: dict[str, Callable[[int], Any]] = {
+        "VGG16": lambda s: keras.applications.VGG16(weights=None, include_top=False, input_shape=(s, s, 3)),
+    }
+    note = "Random weights (timing only); no top; `model.predict` on in-memory arrays."
+    try:
+        from helpers.vision import squeezenet
+
+        builders["SqueezeNet"] = lambda s: squeezenet(input_shape=(s, s, 3), weights=None)
+    except ImportError as exc:
+        note += f" SqueezeNet skipped: helpers.vision.squeezenet unavailable ({exc})."
+    rng = np.random.default_rng(0)
+    rows = []
+    for name, build in builders.items():
+        for s in sizes:
+            keras.backend.clear_session()
+            model = build(s)
+            x = rng.uniform(0, 255, (n_images, s, s, 3)).astype("float32")
+            secs = timed_runs(lambda m=model, x=x: m.predict(x, batch_size=batch_size, verbose=0), repeats)
+            ips = [n_images / t for t in secs]
+            rows.append({"model": name, "size": s, "images": n_images, "batch_size": batch_size,
+                         "params": int(model.count_params()), "images_per_s": summarize(ips)})
+            print(f"  {name} {s} px: {rows[-1]['images_per_s']['median']:.3g} images/s", flush=True)
+    return rows, note
+
+
+# --------------------------------------------------------------------------- CLI
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options; ``--quick`` shrinks every knob for a smoke test of the script."""
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--sections", type=_csv, default=list(SECTIONS),
+                   help=f"comma list of {','.join(SECTIONS)} (default: all)")
+    p.add_argument("--profiles", type=_csv, default=["smoke", "lab"], help="notebook profiles (default smoke,lab)")
+    p.add_argument("--only", nargs="*", help="notebook name prefixes, e.g. 04 05")
+    p.add_argument("--repeats", type=int, default=None, help="timed runs per micro-benchmark (default 3; quick 1)")
+    p.add_argument("--smoke-repeats", type=int, default=None, help="runs per smoke notebook (default 3; quick 1)")
+    p.add_argument("--lab-repeats", type=int, default=1, help="runs per lab notebook (default 1)")
+    p.add_argument("--reuse-validation", action="store_true",
+                   help="take lab wall times from a fresh _build/validation/report.json")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds per notebook run")
+    p.add_argument("--pipeline-images", type=int, default=None, help="images per pipeline epoch (default 200; quick 40)")
+    p.add_argument("--head-images", type=int, default=None, help="images for the head benchmark (default 200; quick 20)")
+    p.add_argument("--head-size", type=int, default=None, help="image size of the head benchmark (default 224; quick 128)")
+    p.add_argument("--inference-sizes", type=lambda v: [int(s) for s in _csv(v)], default=[224, 160, 96],
+                   help="backbone input sizes in px (default 224,160,96)")
+    p.add_argument("--inference-images", type=int, default=None, help="images per inference pass (default 32; quick 4)")
+    p.add_argument("--quick", action="store_true", help="tiny settings to check the script (not for the record)")
+    p.add_argument("--out", type=Path, default=RESULTS, help="results folder (default benchmarks/results)")
+    args = p.parse_args(argv)
+    bad = set(args.sections) - set(SECTIONS)
+    if bad:
+        p.error(f"unknown section(s) {', '.join(sorted(bad))}; choose from {', '.join(SECTIONS)}")
+    q = args.quick
+    args.repeats = args.repeats or (1 if q else 3)
+    args.smoke_repeats = args.smoke_repeats or (1 if q else 3)
+    args.pipeline_images = args.pipeline_images or (40 if q else 200)
+    args.head_images = args.head_images or (20 if q else 200)
+    args.head_size = args.head_size or (128 if q else 224)
+    args.inference_images = args.inference_images or (4 if q else 32)
+    return args
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Run the chosen sections and return the report (also written to ``args.out``)."""
+    from helpers.config import quiet_tensorflow
+
+    quiet_tensorflow()
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    report: dict = {"schema": SCHEMA, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "settings": settings,
+                    "sections": list(args.sections), "errors": {}}
+    start_load = _loadavg()
+    # The machine is always described: a figure without its machine is meaningless.
+    report["machine"] = machine()
+    report["machine"]["loadavg_start"] = start_load
+    steps: list[tuple[str, Callable[[], None]]] = []
+
+    def do_notebooks() -> None:
+        report["notebooks"] = bench_notebooks(args.profiles, {"smoke": args.smoke_repeats, "lab": args.lab_repeats,
+                                                              "full": 1}, args.only, args.timeout,
+                                              args.reuse_validation)
+
+    def do_pipeline() -> None:
+        report["pipeline"] = bench_pipeline(args.pipeline_images, args.repeats)
+
+    def do_head() -> None:
+        report["head"] = bench_head(args.head_images, args.repeats, image_size=args.head_size)
+
+    def do_inference() -> None:
+        report["inference"], report["inference_note"] = bench_inference(
+            args.inference_sizes, args.inference_images, args.repeats, batch_size=min(32, args.inference_images))
+
+    for name, fn in (("notebooks", do_notebooks), ("pipeline", do_pipeline), ("head", do_head),
+                     ("inference", do_inference)):
+        if name in args.sections:
+            steps.append((name, fn))
+    for name, fn in steps:
+        print(f"[{name}]", flush=True)
+        t0 = time.perf_counter()
+        try:
+            fn()
+        except Exception as exc:  # noqa: BLE001 - one broken section must not lose the others
+            report["errors"][name] = f"{type(exc).__name__}: {exc}"
+            print(f"  FAILED: {report['errors'][name]}", flush=True)
+        print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+    report["machine"]["loadavg_end"] = _loadavg()
+    report["machine"]["load_note"] = load_note(start_load, report["machine"]["loadavg_end"],
+                                               report["machine"]["usable_cores"])
+    report["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    report["targets"] = evaluate_targets(report)
+    return report
+
+
+def write(report: dict, out: Path) -> tuple[Path, Path]:
+    """Write ``latest.json`` and ``latest.md`` into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    j, m = out / "latest.json", out / "latest.md"
+    j.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    m.write_text(render_markdown(report), encoding="utf-8")
+    return j, m
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``make bench``; exits 1 when a section failed or the report is malformed."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported
+    args = parse_args(argv)
+    report = run(args)
+    problems = validate_report(report)
+    j, m = write(report, args.out)
+    print()
+    print(m.read_text(encoding="utf-8"))
+    print(f"wrote {j.relative_to(ROOT) if j.is_relative_to(ROOT) else j} and {m.name}")
+    for p in problems:
+        print(f"report problem: {p}", file=sys.stderr)
+    return 1 if (report["errors"] or problems) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,11 +5,16 @@ notebooks; this package holds the plumbing they share.
 """
 
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any TensorFlow import
 
+from helpers import config  # noqa: E402
 from helpers.config import PROFILES, data_dir, resolve_profile, set_seed  # noqa: E402
 from helpers.run import ModelChoice, Run, start_run  # noqa: E402
+
+if "ipykernel" in sys.modules:  # in a notebook: keep TensorFlow's start-up lines off the page
+    config.import_tensorflow_quietly()
 
 __version__ = "0.1.0"
 __all__ = ["PROFILES", "data_dir", "resolve_profile", "set_seed", "ModelChoice", "Run",

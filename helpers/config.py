@@ -84,6 +84,34 @@ def quiet_tensorflow() -> None:
         pass
 
 
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ start-up lines (oneDNN, CUDA probes) hidden.
+
+    TensorFlow 2.21 writes those lines to file descriptor 2 before its logging is
+    configured, so ``TF_CPP_MIN_LOG_LEVEL`` cannot stop them; this function points
+    descriptor 2 at ``/dev/null`` for the duration of the import only.
+    """
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return
+    quiet_tensorflow()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # the CUDA probe logs on first use: do it now
+        import keras  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    quiet_tensorflow()
+
+
 def set_seed(seed: int = 42) -> None:
     """Seed Python, NumPy and (if importable) TensorFlow/Keras in one call."""
     os.environ["PYTHONHASHSEED"] = str(seed)

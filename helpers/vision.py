@@ -1,9 +1,7 @@
-"""Image backbones, input pipelines, feature caching and Grad-CAM for Part II.
+"""Input pipelines, image and feature caches, and Grad-CAM for Part II.
 
-* :func:`squeezenet` - SqueezeNet v1.1 without top (Keras 3), loading the
-  DeepCognition/keras-squeezenet ImageNet weight file by hand.
-* :func:`choose_backbone` / :func:`load_backbone` - VGG16 when its ImageNet
-  weights can be had, else a visible SqueezeNet substitute (never in ``full``).
+(The backbones themselves, and the choice between them, are in :mod:`helpers.backbones`.)
+
 * :func:`generator_pipeline` (the source's ``ImageDataGenerator``) and
   :func:`dataset_pipeline` (``image_dataset_from_directory`` + Keras
   augmentation layers + ``tf.data``), and :func:`pipeline_throughput`.
@@ -13,11 +11,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
-import os
-import socket
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,269 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from helpers import config
-from helpers.run import ModelChoice
+from helpers.backbones import caffe_preprocess, squeezenet  # noqa: F401  (kept importable from here)
 
 __all__ = [
-    "SQUEEZENET_FIRES", "squeezenet", "load_squeezenet_weights", "squeezenet_layer_name",
-    "caffe_preprocess", "weights_available", "vgg16_available", "choose_backbone",
-    "load_backbone", "BACKBONES", "ladder_backbones", "SOURCE_AUGMENTATION",
-    "generator_pipeline", "augmentation_layers", "source_augment", "dataset_pipeline", "pipeline_throughput",
-    "load_images", "cached_images", "cached_features", "FINE_TUNE_SPLIT", "split_backbone", "grad_cam", "overlay_heatmap", "plot_grad_cam",
-    "BackboneUnavailableError", "epoch_timer", "PROBE_LAYERS", "backbone_key",
+    "SOURCE_AUGMENTATION", "generator_pipeline", "augmentation_layers", "source_augment", "dataset_pipeline",
+    "pipeline_throughput", "load_images", "cached_images", "cached_features", "grad_cam", "overlay_heatmap",
+    "plot_grad_cam", "epoch_timer",
 ]
-
-# (fire id, squeeze filters, expand filters) of SqueezeNet v1.1
-SQUEEZENET_FIRES: tuple[tuple[int, int, int], ...] = (
-    (2, 16, 64), (3, 16, 64), (4, 32, 128), (5, 32, 128),
-    (6, 48, 192), (7, 48, 192), (8, 64, 256), (9, 64, 256),
-)
-SQUEEZENET_POOL_AFTER = {3: "pool3", 5: "pool5"}
-
-
-class BackboneUnavailableError(RuntimeError):
-    """Raised when a requested backbone's weights cannot be had and no substitute is allowed."""
-
-
-# --------------------------------------------------------------------------- SqueezeNet
-
-def squeezenet_layer_name(h5_name: str) -> str:
-    """Keras 3 layer name for an HDF5 group name (``fire2/squeeze1x1`` -> ``fire2_squeeze1x1``)."""
-    return h5_name.replace("/", "_")
-
-
-def _fire(x, fire_id: int, squeeze: int, expand: int):
-    import keras
-
-    p = f"fire{fire_id}_"
-    x = keras.layers.Conv2D(squeeze, 1, padding="valid", name=p + "squeeze1x1")(x)
-    x = keras.layers.Activation("relu", name=p + "relu_squeeze1x1")(x)
-    left = keras.layers.Conv2D(expand, 1, padding="valid", name=p + "expand1x1")(x)
-    left = keras.layers.Activation("relu", name=p + "relu_expand1x1")(left)
-    right = keras.layers.Conv2D(expand, 3, padding="same", name=p + "expand3x3")(x)
-    right = keras.layers.Activation("relu", name=p + "relu_expand3x3")(right)
-    return keras.layers.Concatenate(axis=-1, name=p + "concat")([left, right])
-
-
-def squeezenet(input_shape: tuple[int, int, int] = (227, 227, 3), weights: str | Path | None = None,
-               name: str = "squeezenet_v1_1"):
-    """SqueezeNet v1.1 without its classifier, as a Keras 3 functional model.
-
-    Layer names follow the weight file with ``/`` replaced by ``_``. For a
-    227x227 input the output is a ``(13, 13, 512)`` feature map. ``weights``
-    is the path of ``squeezenet_weights_tf_dim_ordering_tf_kernels_notop.h5``
-    (``fetch("squeezenet_weights")``); ``None`` leaves the weights random.
-    Inputs are Caffe-preprocessed images (:func:`caffe_preprocess`).
-    """
-    import keras
-
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = keras.layers.Conv2D(64, 3, strides=2, padding="valid", name="conv1")(inputs)
-    x = keras.layers.Activation("relu", name="relu_conv1")(x)
-    x = keras.layers.MaxPooling2D(3, strides=2, name="pool1")(x)
-    for fire_id, squeeze, expand in SQUEEZENET_FIRES:
-        x = _fire(x, fire_id, squeeze, expand)
-        if fire_id in SQUEEZENET_POOL_AFTER:
-            x = keras.layers.MaxPooling2D(3, strides=2, name=SQUEEZENET_POOL_AFTER[fire_id])(x)
-    model = keras.Model(inputs, x, name=name)
-    if weights is not None:
-        load_squeezenet_weights(model, weights)
-    return model
-
-
-def _collect_into(arrays: list) -> Callable:
-    import h5py
-
-    def visit(_name: str, obj) -> None:
-        if isinstance(obj, h5py.Dataset):
-            arrays.append(np.asarray(obj))
-
-    return visit
-
-
-def load_squeezenet_weights(model, path: str | Path) -> list[str]:
-    """Copy every conv kernel/bias from the HDF5 file into ``model``; check each shape.
-
-    Returns the names of the layers loaded. Raises ``ValueError`` on a missing
-    group or a shape mismatch.
-    """
-    import h5py
-
-    loaded = []
-    with h5py.File(path, "r") as f:
-        names = [n.decode() if isinstance(n, bytes) else str(n) for n in f.attrs["layer_names"]]
-        for h5_name in names:
-            group = f[h5_name] if h5_name in f else None
-            if group is None:
-                continue
-            arrays: list[np.ndarray] = []
-            group.visititems(_collect_into(arrays))
-            if not arrays:
-                continue
-            kernel = next(a for a in arrays if a.ndim == 4)
-            bias = next(a for a in arrays if a.ndim == 1)
-            try:
-                layer = model.get_layer(squeezenet_layer_name(h5_name))
-            except ValueError as exc:
-                raise ValueError(f"weight file group {h5_name!r} has no layer in the model") from exc
-            k_shape, b_shape = tuple(layer.kernel.shape), tuple(layer.bias.shape)
-            if kernel.shape != k_shape or bias.shape != b_shape:
-                raise ValueError(f"{h5_name}: file kernel {kernel.shape} / bias {bias.shape} vs "
-                                 f"layer {k_shape} / {b_shape}")
-            layer.set_weights([kernel, bias])
-            loaded.append(layer.name)
-    convs = [layer.name for layer in model.layers if layer.__class__.__name__ == "Conv2D"]
-    missing = sorted(set(convs) - set(loaded))
-    if missing:
-        raise ValueError(f"no weights in {path} for layers {missing}")
-    return loaded
-
-
-def caffe_preprocess(x):
-    """Caffe-style ImageNet preprocessing (RGB->BGR, mean subtraction) for SqueezeNet and VGG16."""
-    from keras.applications import imagenet_utils
-
-    return imagenet_utils.preprocess_input(x, mode="caffe")
-
-
-# --------------------------------------------------------------------------- backbone choice
-
-# name -> (keras.applications constructor, notop weight file name, preprocess module, default size)
-BACKBONES: dict[str, tuple[str, str, str, int]] = {
-    "vgg16": ("VGG16", "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", "vgg16", 224),
-    "mobilenetv2": ("MobileNetV2", "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
-                    "mobilenet_v2", 224),
-    "efficientnetb0": ("EfficientNetB0", "efficientnetb0_notop.h5", "efficientnet", 224),
-}
-_WEIGHT_URLS = {
-    "vgg16": "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/",
-    "mobilenetv2": "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/",
-    "efficientnetb0": "https://storage.googleapis.com/keras-applications/",
-}
-
-
-def _keras_models_dir() -> Path:
-    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
-
-
-def weights_available(name: str, download: bool = True, timeout: float = 5.0) -> tuple[bool, str]:
-    """Whether ``keras.applications`` ImageNet weights of ``name`` can be had.
-
-    Looks in ``~/.keras/models`` first; else (``download=True``) tries to fetch
-    the file with a ``timeout``-second socket timeout, so an offline machine
-    answers in seconds. Returns ``(available, reason)``.
-    """
-    name = name.lower()
-    if name not in BACKBONES:
-        raise KeyError(f"unknown backbone {name!r}; known: {', '.join(BACKBONES)}")
-    fname = BACKBONES[name][1]
-    if (_keras_models_dir() / fname).is_file():
-        return True, f"weights cached in {_keras_models_dir()}"
-    if not download:
-        return False, f"{fname} is not in {_keras_models_dir()}"
-    import keras
-
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):  # keras prints "Downloading data from ..."
-            keras.utils.get_file(fname, _WEIGHT_URLS[name] + fname, cache_subdir="models")
-        return True, "weights downloaded"
-    except Exception as exc:  # offline: URLError, timeout, DNS failure...
-        partial = _keras_models_dir() / fname
-        if partial.is_file() and partial.stat().st_size < 1000:
-            partial.unlink()
-        detail = str(exc).splitlines()[0].split(" on http")[0][:80] if str(exc) else exc.__class__.__name__
-        return False, f"{BACKBONES[name][0]} ImageNet weights could not be downloaded ({detail})"
-    finally:
-        socket.setdefaulttimeout(old)
-
-
-def vgg16_available(timeout: float = 5.0) -> tuple[bool, str]:
-    """``weights_available("vgg16")`` (a separate name so tests can monkeypatch it)."""
-    return weights_available("vgg16", timeout=timeout)
-
-
-def choose_backbone(requested: str = "vgg16", profile: str = "lab", data_dir: str | Path | None = None,
-                    role: str = "backbone") -> ModelChoice:
-    """Decide which backbone a notebook uses.
-
-    ``vgg16`` (and the other ``keras.applications`` names) are used when their
-    ImageNet weights can be had. Otherwise ``smoke``/``lab`` substitute
-    SqueezeNet v1.1 with the ImageNet weights from the data dir; ``smoke``
-    without that file uses a randomly initialised SqueezeNet. ``full`` never
-    substitutes: it raises :class:`BackboneUnavailableError`.
-    ``requested="squeezenet"`` asks for SqueezeNet directly.
-    """
-    requested = requested.lower()
-    profile = config.resolve_profile(profile)
-    if requested == "squeezenet":
-        path = _squeezenet_file(data_dir)
-        if path is not None:
-            return ModelChoice(role, requested, "squeezenet", f"ImageNet weights from {path}")
-        if profile == "smoke":
-            return ModelChoice(role, requested, "squeezenet (random init)",
-                               "The SqueezeNet weight file is not in the data dir: smoke uses random weights.")
-        raise BackboneUnavailableError(_squeezenet_missing(data_dir))
-    ok, why = vgg16_available() if requested == "vgg16" else weights_available(requested)
-    if ok:
-        return ModelChoice(role, requested, requested, why)
-    if profile == "full":
-        raise BackboneUnavailableError(
-            f"{requested}: {why}. The full profile never substitutes a backbone: connect to the "
-            f"internet once (the weights land in {_keras_models_dir()}) or copy the file there.")
-    path = _squeezenet_file(data_dir)
-    if path is not None:
-        return ModelChoice(role, requested, "squeezenet",
-                           f"{why}; SqueezeNet v1.1 with ImageNet weights (data dir) stands in. "
-                           "Numbers differ from the source's VGG16.")
-    if profile == "smoke":
-        return ModelChoice(role, requested, "squeezenet (random init)",
-                           f"{why} and no SqueezeNet weight file in the data dir: a RANDOMLY "
-                           "INITIALISED SqueezeNet stands in (smoke tests the code only).")
-    raise BackboneUnavailableError(f"{requested}: {why}. {_squeezenet_missing(data_dir)}")
-
-
-def _squeezenet_file(data_dir: str | Path | None) -> Path | None:
-    from helpers.datasets import DatasetError, fetch
-
-    try:
-        return fetch("squeezenet_weights", Path(data_dir) if data_dir else None,
-                     download_missing=False, progressbar=False)
-    except DatasetError:
-        return None
-
-
-def _squeezenet_missing(data_dir) -> str:
-    return ("The SqueezeNet v1.1 weight file is not in the data dir either "
-            f"({data_dir or config.data_dir()}/models/): run `python -m helpers.datasets fetch "
-            "squeezenet_weights` on a connected machine.")
-
-
-def load_backbone(choice: ModelChoice, input_shape: tuple[int, int, int] | None = None,
-                  data_dir: str | Path | None = None) -> tuple[object, Callable]:
-    """Build the backbone a :class:`ModelChoice` names: ``(base_model, preprocess_fn)``.
-
-    ``preprocess_fn`` maps float RGB pixels in [0, 255] to the backbone's input.
-    The base is returned trainable; freeze it in the notebook.
-    """
-    import keras
-
-    used = choice.used
-    if used.startswith("squeezenet"):
-        shape = input_shape or (227, 227, 3)
-        weights = None if "random" in used else _squeezenet_file(data_dir)
-        return squeezenet(shape, weights=weights), caffe_preprocess
-    ctor, _f, module, size = BACKBONES[used]
-    shape = input_shape or (size, size, 3)
-    base = getattr(keras.applications, ctor)(include_top=False, weights="imagenet", input_shape=shape)
-    return base, getattr(keras.applications, module).preprocess_input
-
-
-def ladder_backbones(names: Sequence[str] = ("efficientnetb0", "mobilenetv2"),
-                     timeout: float = 5.0) -> dict[str, tuple[bool, str]]:
-    """Availability of the stronger backbones for the ladder: ``{name: (ok, reason)}``."""
-    return {n: weights_available(n, timeout=timeout) for n in names}
-
 
 # --------------------------------------------------------------------------- input pipelines
 
@@ -478,24 +216,6 @@ def cached_images(paths: Sequence[str | Path], image_size: tuple[int, int], key:
     return images, False
 
 
-# Layer after which a backbone is cut for fine-tuning: everything above it is unfrozen.
-FINE_TUNE_SPLIT: dict[str, str] = {"vgg16": "block4_pool", "squeezenet": "fire8_concat",
-                                   "mobilenetv2": "block_15_add", "efficientnetb0": "block6d_add"}
-
-
-def split_backbone(base, layer_name: str):
-    """Cut ``base`` after ``layer_name``: ``(bottom, top)`` with ``top(bottom(x)) == base(x)``.
-
-    ``top`` shares its layers (and weights) with ``base``, so fine-tuning ``top``
-    fine-tunes the backbone's top block.
-    """
-    import keras
-
-    cut = base.get_layer(layer_name).output
-    return (keras.Model(base.input, cut, name=f"{base.name}_bottom"),
-            keras.Model(cut, base.output, name=f"{base.name}_top"))
-
-
 # --------------------------------------------------------------------------- feature cache
 
 def cached_features(base, preprocess: Callable, paths: Sequence[str | Path], key: str,
@@ -551,22 +271,6 @@ def epoch_timer():
             self.times.append(time.perf_counter() - self._t0)
 
     return EpochTimer()
-
-
-# Layers shown as "early" and "late" features, and the Grad-CAM layer, per backbone.
-PROBE_LAYERS: dict[str, tuple[str, str]] = {
-    "squeezenet": ("relu_conv1", "fire9_concat"),
-    "vgg16": ("block1_conv2", "block5_conv3"),
-    "mobilenetv2": ("block_1_expand_relu", "out_relu"),
-    "efficientnetb0": ("block1a_activation", "top_activation"),
-}
-
-
-def backbone_key(choice: ModelChoice) -> str:
-    """Short name of the backbone used: ``squeezenet``, ``squeezenet_random``, ``vgg16``..."""
-    if choice.used.startswith("squeezenet"):
-        return "squeezenet_random" if "random" in choice.used else "squeezenet"
-    return choice.used
 
 
 # --------------------------------------------------------------------------- Grad-CAM

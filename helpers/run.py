@@ -81,6 +81,17 @@ class Run:
         glue(self.key(name), value, display=display)
         return value
 
+    def record(self, name: str, description: str) -> None:
+        """Record what a loader actually returned (``"source: 11,459 train / 984 test reviews"``).
+
+        Prints one line, replaces the dataset's entry in the run's data, and glues
+        ``nbNN_data`` again, so the summary and the results page show what was
+        loaded instead of a size typed in by hand.
+        """
+        self.data[name] = description
+        print(f"data        : {name} ({description})")
+        self.glue("data", "; ".join(f"{k}: {v}" for k, v in self.data.items()) or "none")
+
     def summary(self) -> str:
         """The text block printed by :func:`start_run`."""
         lines = [

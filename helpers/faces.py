@@ -9,22 +9,37 @@ Plumbing for notebook 06 (the face-vector rate study):
 * featurizers with one interface (:class:`Featurizer`) and :func:`featurize`,
   which caches every vector on disk keyed by the image's content hash and the
   featurizer's name, and counts photos without a detectable face instead of
-  crashing. DeepFace is imported lazily, inside the DeepFace featurizers only,
-  because importing it sets ``TF_USE_LEGACY_KERAS=1``.
+  crashing. Only DeepFace's own "no face detected" (``FaceNotDetected``) counts
+  as no face: every other error (a failed weight download, a missing package)
+  propagates, and nothing of the failed batch is cached;
+* :func:`choose_featurizers`, which picks the real DeepFace models or their
+  offline substitutes through the one policy of :mod:`helpers.pretrained`.
+
+DeepFace is imported lazily, inside the DeepFace featurizers only, because
+importing it sets ``TF_USE_LEGACY_KERAS=1``. Its weights live in the data
+directory (``<data dir>/deepface/.deepface/weights``, with ``DEEPFACE_HOME``
+pointing at ``<data dir>/deepface``) and are fetched by the course, never
+downloaded by DeepFace itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
+import os
+import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import numpy as np
+
+from helpers.pretrained import ModelUnavailableError, Weights
 
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 """DeepFace's emotion order (also the FER-2013 order of the substitute model)."""
@@ -254,14 +269,79 @@ def default_cache_dir() -> Path:
     return config.data_dir() / "cache" / "faces"
 
 
+class CacheWarning(UserWarning):
+    """A cached vector that cannot be used (damaged, wrong length, non-finite): it is recomputed."""
+
+
+def _atomic_write(path: Path, write: Callable[[IO[bytes]], Any]) -> None:
+    """Write ``path`` through a temporary file in the same folder and ``os.replace``.
+
+    A run killed half-way leaves at most a hidden ``.tmp`` file, never a
+    truncated cache entry.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _load_cached(path: Path, dim: int) -> np.ndarray | None:
+    """The cached vector at ``path``, or None (with a :class:`CacheWarning` naming it) if it is unusable."""
+    try:
+        vec = np.load(path, allow_pickle=False)
+    except Exception as exc:  # truncated, not an .npy file, unreadable: all mean "compute it again"
+        problem = f"cannot be read ({exc.__class__.__name__}: {str(exc)[:120]})"
+    else:
+        if vec.shape != (dim,):
+            problem = f"holds shape {vec.shape}, expected ({dim},)"
+        elif not np.issubdtype(vec.dtype, np.number) or not np.isfinite(vec).all():
+            problem = "holds non-finite values"
+        else:
+            return vec.astype(np.float32)
+    warnings.warn(f"{path}: the cached vector {problem}; it is ignored and recomputed.", CacheWarning,
+                  stacklevel=3)
+    return None
+
+
+def _checked(featurizer: Featurizer, results: Sequence[np.ndarray | None], n: int) -> list[np.ndarray | None]:
+    """The vectors of one batch as float32, after checking count, length and finiteness of every one."""
+    results = list(results)
+    if len(results) != n:
+        raise ValueError(f"{featurizer.name} returned {len(results)} results for {n} images; "
+                         "nothing of this batch was cached")
+    out: list[np.ndarray | None] = []
+    for vec in results:
+        if vec is None:
+            out.append(None)
+            continue
+        vec = np.asarray(vec, dtype=np.float32).reshape(-1)
+        if vec.shape[0] != featurizer.dim:
+            raise ValueError(f"{featurizer.name} returned {vec.shape[0]} values, expected {featurizer.dim}; "
+                             "nothing of this batch was cached")
+        if not np.isfinite(vec).all():
+            raise ValueError(f"{featurizer.name} returned non-finite values; nothing of this batch was cached")
+        out.append(vec)
+    return out
+
+
 def featurize(images_or_paths: Sequence[np.ndarray | str | Path] | np.ndarray, featurizer: Featurizer,
               cache_dir: str | Path | None = None, batch_size: int = 32, verbose: bool = True) -> Features:
     """Vectors for every image, computed once and then read from the disk cache.
 
     The cache lives in ``cache_dir/<featurizer.name>/<content hash>.npy``; an image
-    without a detectable face is cached as ``<hash>.none``. Returns
-    ``(vectors, ok)``; when ``verbose``, prints how many were computed, read from
-    the cache, and had no face.
+    without a detectable face is cached as ``<hash>.none``. Entries are written
+    only after a batch was computed and checked, each atomically (temporary
+    file + ``os.replace``): if ``featurizer.compute`` raises, nothing of that
+    batch is cached and the error propagates. A cached ``.npy`` that cannot be
+    read, has the wrong length or holds non-finite values is recomputed, with a
+    :class:`CacheWarning` naming the file. Returns ``(vectors, ok)``; when
+    ``verbose``, prints how many were computed, read from the cache, and had
+    no face.
     """
     items = list(images_or_paths)
     folder = Path(cache_dir) if cache_dir else default_cache_dir()
@@ -272,24 +352,27 @@ def featurize(images_or_paths: Sequence[np.ndarray | str | Path] | np.ndarray, f
     todo: list[tuple[int, str]] = []
     for i, item in enumerate(items):
         key = content_hash(item)
-        if (folder / f"{key}.npy").is_file():
-            vectors[i], ok[i] = np.load(folder / f"{key}.npy"), True
+        npy = folder / f"{key}.npy"
+        if npy.is_file():
+            vec = _load_cached(npy, featurizer.dim)
+            if vec is not None:
+                vectors[i], ok[i] = vec, True
+                continue
         elif (folder / f"{key}.none").is_file():
             continue
-        else:
-            todo.append((i, key))
+        todo.append((i, key))
     for start in range(0, len(todo), batch_size):
         chunk = todo[start:start + batch_size]
         batch = [read_image(items[i]) if isinstance(items[i], (str, Path)) else to_rgb_uint8(items[i])
                  for i, _ in chunk]
-        for (i, key), vec in zip(chunk, featurizer.compute(batch), strict=True):
+        results = _checked(featurizer, featurizer.compute(batch), len(chunk))  # raises: nothing written
+        for (i, key), vec in zip(chunk, results, strict=True):
             if vec is None:
-                (folder / f"{key}.none").touch()
+                _atomic_write(folder / f"{key}.none", lambda fh: None)
+                (folder / f"{key}.npy").unlink(missing_ok=True)  # a damaged entry, now replaced
                 continue
-            vec = np.asarray(vec, dtype=np.float32).reshape(-1)
-            if vec.shape[0] != featurizer.dim:
-                raise ValueError(f"{featurizer.name} returned {vec.shape[0]} values, expected {featurizer.dim}")
-            np.save(folder / f"{key}.npy", vec)
+            _atomic_write(folder / f"{key}.npy", lambda fh, v=vec: np.save(fh, v))
+            (folder / f"{key}.none").unlink(missing_ok=True)
             vectors[i], ok[i] = vec, True
     if verbose:
         no_face = int((~ok).sum())
@@ -407,7 +490,109 @@ def _largest(faces: list[dict], area_key: str = "facial_area") -> dict:
     return max(faces, key=area)
 
 
-def _import_deepface() -> Any:
+# --------------------------------------------------------------------------- DeepFace
+
+DEEPFACE_DIMS: dict[str, int] = {"VGG-Face": 4096, "Facenet": 128, "Facenet512": 512, "OpenFace": 128,
+                                 "DeepID": 160, "ArcFace": 512, "SFace": 128, "GhostFaceNet": 512}
+
+DEEPFACE_WEIGHTS: dict[str, tuple[str, str]] = {
+    # model -> (the file DeepFace 0.0.103 loads from <DEEPFACE_HOME>/.deepface/weights, its registry entry)
+    "Emotion": ("facial_expression_model_weights.h5", "deepface_emotion"),
+    "VGG-Face": ("vgg_face_weights.h5", "deepface_vgg_face"),
+    "Facenet": ("facenet_weights.h5", ""),
+    "Facenet512": ("facenet512_weights.h5", ""),
+    "OpenFace": ("openface_weights.h5", ""),
+    "DeepID": ("deepid_keras_weights.h5", ""),
+    "ArcFace": ("arcface_weights.h5", ""),
+    "SFace": ("face_recognition_sface_2021dec.onnx", ""),
+    "GhostFaceNet": ("ghostfacenet_v1.h5", ""),
+}
+"""The models the course can build; only those with a registry entry are downloaded by the course."""
+
+DEEPFACE_RELEASES = "https://github.com/serengil/deepface_models/releases/download/v1.0"
+TIMING_ONLY_SUFFIX = "-timing-only"
+"""Appended to the names (cache keys) of DeepFace featurizers running on the benchmark's random weights."""
+
+
+def deepface_version() -> str:
+    """The installed DeepFace version (part of every DeepFace featurizer's name, hence of its cache key)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("deepface")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def deepface_home(data_dir: str | Path | None = None) -> Path:
+    """``<data dir>/deepface``: the course's ``DEEPFACE_HOME`` (weights in its ``.deepface/weights``)."""
+    from helpers import config
+
+    return (Path(data_dir) if data_dir else config.data_dir()) / "deepface"
+
+
+def _deepface_source(model_name: str, data_dir: str | Path | None) -> tuple[str, Path]:
+    """(download URL, path in the data directory) of a DeepFace weight file, for messages."""
+    from helpers.datasets import REGISTRY, local_path, resolve_url
+
+    file, entry = DEEPFACE_WEIGHTS[model_name]
+    data_dir = Path(data_dir) if data_dir else None
+    if entry:
+        return resolve_url(REGISTRY[entry].urls[0]), local_path(entry, data_dir)
+    return resolve_url(f"{DEEPFACE_RELEASES}/{file}"), deepface_home(data_dir) / ".deepface" / "weights" / file
+
+
+def _how_to_get_deepface(model_name: str, data_dir: str | Path | None) -> str:
+    url, path = _deepface_source(model_name, data_dir)
+    if DEEPFACE_WEIGHTS[model_name][1]:
+        return (f"To get it, connect once and run `make data PROFILE=lab` (it downloads {url} -> {path}), "
+                "or copy that file there.")
+    return (f"The course does not download it: put DeepFace's file from {url} at {path} "
+            "(`make data PROFILE=lab` fetches only the models the chapters use).")
+
+
+def _deepface_weights(model_name: str, weights: str | Path | None, data_dir: str | Path | None,
+                      timing_only: bool = False) -> Path:
+    """The weight file DeepFace will load, in place in the data directory.
+
+    Fetched (downloaded if missing) unless ``timing_only``, where the benchmark
+    has placed random weights under the real file name.
+    """
+    from helpers.datasets import DatasetChecksumError, DatasetError, fetch
+
+    if model_name not in DEEPFACE_WEIGHTS:
+        raise ValueError(f"unknown DeepFace model {model_name!r}; known: {', '.join(DEEPFACE_WEIGHTS)}")
+    file, entry = DEEPFACE_WEIGHTS[model_name]
+    if weights is None:
+        if entry:
+            try:
+                weights = fetch(entry, Path(data_dir) if data_dir else None, download_missing=not timing_only)
+            except DatasetChecksumError:
+                raise
+            except DatasetError as exc:
+                if timing_only:
+                    raise ModelUnavailableError(
+                        f"TIMING ONLY runs DeepFace's {model_name} on random weights that the benchmark writes "
+                        f"to {_deepface_source(model_name, data_dir)[1]}, and there are none; nothing is "
+                        "downloaded for a timing run.") from exc
+                raise ModelUnavailableError(
+                    f"DeepFace's {model_name} weights are not in the data directory and could not be "
+                    f"downloaded.\n{exc}\n" + _how_to_get_deepface(model_name, data_dir)) from exc
+        else:
+            weights = _deepface_source(model_name, data_dir)[1]
+            if not weights.is_file():
+                raise ModelUnavailableError(f"DeepFace's {model_name} weights are not at {weights}. "
+                                            + _how_to_get_deepface(model_name, data_dir))
+    weights = Path(weights)
+    if weights.name != file or weights.parent.name != "weights" or weights.parent.parent.name != ".deepface":
+        raise ValueError(f"DeepFace loads {model_name} from <DEEPFACE_HOME>/.deepface/weights/{file}, "
+                         f"so it cannot use {weights}")
+    return weights
+
+
+def _import_deepface(home: str | Path | None = None) -> Any:
+    """``deepface.DeepFace``, with ``DEEPFACE_HOME`` set to ``home`` (default: ``<data dir>/deepface``)."""
+    os.environ["DEEPFACE_HOME"] = str(home if home is not None else deepface_home())
     # TensorFlow and Keras first: importing deepface sets TF_USE_LEGACY_KERAS=1.
     import keras  # noqa: F401
     import tensorflow  # noqa: F401
@@ -416,113 +601,220 @@ def _import_deepface() -> Any:
     return DeepFace
 
 
-def deepface_emotion(detector_backend: str = "opencv") -> Featurizer:
+def _build_deepface(task: str, model_name: str, weights: Path, data_dir: str | Path | None,
+                    detector_backend: str = "skip") -> Any:
+    """Import DeepFace (``DEEPFACE_HOME``: where ``weights`` lies) and build ``model_name`` once.
+
+    The face detector (unless ``skip``) is built here too. Returns the
+    ``DeepFace`` module. DeepFace keeps the built models in its own cache,
+    which ``DeepFace.analyze`` and ``DeepFace.represent`` reuse: nothing is
+    built per image. The weight file is in place already, so DeepFace never
+    downloads by itself. An import or build failure raises
+    :class:`~helpers.pretrained.ModelUnavailableError` naming the URL, the
+    folder and ``make data``.
+    """
+    how = _how_to_get_deepface(model_name, data_dir)
+    try:
+        DeepFace = _import_deepface(weights.parents[2])
+    except Exception as exc:  # ImportError, or the ValueError deepface raises without tf-keras
+        raise ModelUnavailableError(
+            f"DeepFace cannot be imported ({exc.__class__.__name__}: {str(exc).strip()[:300]}).\n"
+            "It is a dependency of the course: install the requirements (`make venv`; deepface 0.0.103 "
+            f"needs tf-keras with TensorFlow 2.16 or later). {model_name} also needs its weight file. {how}",
+        ) from exc
+    try:
+        DeepFace.build_model(model_name, task=task)
+    except Exception as exc:
+        raise ModelUnavailableError(
+            f"DeepFace could not build {model_name} from {weights} ({exc.__class__.__name__}: "
+            f"{str(exc).strip()[:300]}).\nThe file is damaged or incomplete, or a dependency is missing. "
+            f"Delete the file and fetch it again: {how}") from exc
+    if detector_backend != "skip":
+        DeepFace.build_model(detector_backend, task="face_detector")  # OpenCV's cascade ships with cv2
+    return DeepFace
+
+
+def _face_not_detected() -> type[Exception]:
+    """DeepFace's exception for "no face detected" with ``enforce_detection=True`` (a ValueError subclass)."""
+    from deepface.modules.exceptions import FaceNotDetected  # light: does not import deepface.DeepFace
+
+    return FaceNotDetected
+
+
+def _per_face(batch: list[np.ndarray], call: Callable[[np.ndarray], Any],
+              pick: Callable[[Any], np.ndarray]) -> list[np.ndarray | None]:
+    """``pick(call(bgr))`` for every RGB image; None only where DeepFace raises ``FaceNotDetected``.
+
+    Every other exception (a failed download, a damaged file, a missing
+    package, any other ``ValueError``) propagates, so :func:`featurize` caches
+    nothing of the batch.
+    """
+    no_face = _face_not_detected()
+    out: list[np.ndarray | None] = []
+    for rgb in batch:
+        try:
+            result = call(np.ascontiguousarray(rgb[..., ::-1]))  # DeepFace takes BGR arrays
+        except no_face:
+            out.append(None)
+            continue
+        out.append(pick(result))
+    return out
+
+
+def _deepface_name(what: str, detector_backend: str, timing_only: bool) -> str:
+    return f"deepface{deepface_version()}-{what}-{detector_backend}{TIMING_ONLY_SUFFIX if timing_only else ''}"
+
+
+def deepface_emotion(detector_backend: str = "opencv", weights: str | Path | None = None,
+                     data_dir: str | Path | None = None, timing_only: bool = False) -> Featurizer:
     """DeepFace's emotion analysis: 7 percentages in :data:`EMOTIONS` order.
 
-    Calls ``DeepFace.analyze(actions=["emotion"])`` per image with face detection
-    enforced; an image without a detectable face gives None (counted, not raised).
-    For several faces the largest is used.
+    ``weights`` is the file from :func:`choose_featurizers` (``ModelChoice.paths``);
+    by default ``fetch("deepface_emotion")`` provides it (downloading it if
+    needed; ``timing_only``: never, the benchmark placed random weights there).
+    The model is built once, here. Calls ``DeepFace.analyze(actions=["emotion"])``
+    per image with face detection enforced; only DeepFace's ``FaceNotDetected``
+    gives None (counted). For several faces the largest is used. The name holds
+    the DeepFace version, so a new library version gets a new cache.
     """
+    path = _deepface_weights("Emotion", weights, data_dir, timing_only)
+    DeepFace = _build_deepface("facial_attribute", "Emotion", path, data_dir, detector_backend)
+
+    def call(bgr: np.ndarray) -> Any:
+        return DeepFace.analyze(bgr, actions=["emotion"], detector_backend=detector_backend,
+                                enforce_detection=True, silent=True)
+
+    def pick(result: Any) -> np.ndarray:
+        face = _largest(result, "region")
+        return np.array([face["emotion"][e] for e in EMOTIONS], dtype=np.float32)
 
     def compute(batch: list[np.ndarray]) -> list[np.ndarray | None]:
-        DeepFace = _import_deepface()
-        out: list[np.ndarray | None] = []
-        for rgb in batch:
-            try:
-                res = DeepFace.analyze(np.ascontiguousarray(rgb[..., ::-1]), actions=["emotion"],
-                                       detector_backend=detector_backend, enforce_detection=True,
-                                       silent=True)
-            except ValueError:  # DeepFace raises ValueError when no face is detected
-                out.append(None)
-                continue
-            face = _largest(res, "region")
-            out.append(np.array([face["emotion"][e] for e in EMOTIONS], dtype=np.float32))
-        return out
+        return _per_face(batch, call, pick)
 
-    return Featurizer(f"deepface-emotion-{detector_backend}", 7, compute,
-                      "DeepFace emotion percentages (angry ... neutral)")
+    return Featurizer(_deepface_name("emotion", detector_backend, timing_only), 7, compute,
+                      "DeepFace emotion percentages (angry ... neutral)"
+                      + (" - RANDOM WEIGHTS, TIMING ONLY" if timing_only else ""))
 
 
-DEEPFACE_DIMS: dict[str, int] = {"VGG-Face": 4096, "Facenet": 128, "Facenet512": 512, "OpenFace": 128,
-                                 "DeepID": 160, "ArcFace": 512, "SFace": 128, "GhostFaceNet": 512}
-
-
-def deepface_embedding(model_name: str = "VGG-Face", detector_backend: str = "opencv") -> Featurizer:
+def deepface_embedding(model_name: str = "VGG-Face", detector_backend: str = "opencv",
+                       weights: str | Path | None = None, data_dir: str | Path | None = None,
+                       timing_only: bool = False) -> Featurizer:
     """DeepFace's face embedding (VGG-Face: 4,096-d) via ``DeepFace.represent``.
 
-    Face detection is enforced; no face gives None (counted). Largest face wins.
+    Weights as in :func:`deepface_emotion` (``fetch("deepface_vgg_face")`` for
+    VGG-Face; other models must already be in
+    ``<data dir>/deepface/.deepface/weights``). Built once, here. Face detection
+    is enforced; only ``FaceNotDetected`` gives None (counted). Largest face wins.
     """
+    if model_name not in DEEPFACE_DIMS:
+        raise ValueError(f"unknown DeepFace embedding {model_name!r}; known: {', '.join(DEEPFACE_DIMS)}")
+    path = _deepface_weights(model_name, weights, data_dir, timing_only)
+    DeepFace = _build_deepface("facial_recognition", model_name, path, data_dir, detector_backend)
+
+    def call(bgr: np.ndarray) -> Any:
+        return DeepFace.represent(bgr, model_name=model_name, detector_backend=detector_backend,
+                                  enforce_detection=True)
+
+    def pick(result: Any) -> np.ndarray:
+        return np.asarray(_largest(result)["embedding"], dtype=np.float32)
 
     def compute(batch: list[np.ndarray]) -> list[np.ndarray | None]:
-        DeepFace = _import_deepface()
-        out: list[np.ndarray | None] = []
-        for rgb in batch:
-            try:
-                res = DeepFace.represent(np.ascontiguousarray(rgb[..., ::-1]), model_name=model_name,
-                                         detector_backend=detector_backend, enforce_detection=True)
-            except ValueError:
-                out.append(None)
-                continue
-            out.append(np.asarray(_largest(res)["embedding"], dtype=np.float32))
-        return out
+        return _per_face(batch, call, pick)
 
-    return Featurizer(f"deepface-{model_name}-{detector_backend}", DEEPFACE_DIMS[model_name], compute,
-                      f"DeepFace {model_name} embedding")
+    return Featurizer(_deepface_name(model_name, detector_backend, timing_only), DEEPFACE_DIMS[model_name],
+                      compute, f"DeepFace {model_name} embedding"
+                      + (" - RANDOM WEIGHTS, TIMING ONLY" if timing_only else ""))
 
 
-def deepface_weights_present(model_name: str = "VGG-Face") -> bool:
-    """True when DeepFace's weight file for emotion and ``model_name`` is already on disk."""
-    import os
+# --------------------------------------------------------------------------- choosing
 
-    files = {"VGG-Face": "vgg_face_weights.h5", "DeepID": "deepid_keras_weights.h5"}
-    home = Path(os.getenv("DEEPFACE_HOME", str(Path.home()))) / ".deepface" / "weights"
-    need = ["facial_expression_model_weights.h5", files.get(model_name, "")]
-    return all(n and (home / n).is_file() for n in need)
+EMOTION_REAL = Weights("DeepFace emotion (7-d)", ("deepface_emotion",), key="deepface-emotion")
+EMOTION_SUBSTITUTE = Weights("FER-2013 mini-Xception (7-d, same class order)", ("fer_emotion_model",), key="fer")
+EMBEDDING_REAL = Weights("DeepFace VGG-Face embedding (4,096-d)", ("deepface_vgg_face",), key="deepface-vgg-face")
+EMBEDDING_SUBSTITUTE = Weights("SqueezeNet v1.1 ImageNet features (512-d, generic image features, not a face model)",
+                               ("squeezenet_weights",), key="squeezenet")
+ROLES: tuple[tuple[str, Weights, Weights], ...] = (
+    ("emotion", EMOTION_REAL, EMOTION_SUBSTITUTE),
+    ("embedding", EMBEDDING_REAL, EMBEDDING_SUBSTITUTE),
+)
+
+
+def _forced_substitute(role: str, real: Weights, substitute: Weights, profile: str, data_dir: Path) -> Any:
+    """The substitute for ``role`` because the user asked for it (``USE_DEEPFACE=False``)."""
+    from helpers.datasets import DatasetChecksumError, DatasetError, fetch
+    from helpers.run import ModelChoice
+
+    why = "USE_DEEPFACE=False"
+    how = "Set USE_DEEPFACE = None to use the real model (downloaded on first use in lab and full)."
+    try:
+        paths = tuple(fetch(n, data_dir, download_missing=profile != "smoke") for n in substitute.entries)
+    except DatasetChecksumError:
+        raise
+    except DatasetError:
+        if profile != "smoke":
+            raise
+        return ModelChoice(role, real.title, f"{substitute.title} (random weights)",
+                           f"{why}, and the substitute's weights are not in the data directory: RANDOM WEIGHTS "
+                           "(smoke tests the code only).", key=substitute.key, random_weights=True,
+                           how_to_get=how)
+    return ModelChoice(role, real.title, substitute.title,
+                       f"{why}: {substitute.title} from the data directory stands in; numbers differ from the "
+                       "real model's.", key=substitute.key, paths=paths, how_to_get=how)
+
+
+def _build_featurizer(choice: Any, detect: bool, data_dir: Path, timing_only: bool) -> Featurizer:
+    """The featurizer a :class:`~helpers.run.ModelChoice` names (``key``, ``paths``, ``random_weights``)."""
+    backend = "opencv" if detect else "skip"
+    path = choice.paths[0] if choice.paths else None
+    if choice.key == EMOTION_REAL.key:
+        return deepface_emotion(backend, weights=path, data_dir=data_dir, timing_only=timing_only)
+    if choice.key == EMBEDDING_REAL.key:
+        return deepface_embedding("VGG-Face", backend, weights=path, data_dir=data_dir, timing_only=timing_only)
+    if choice.key == EMOTION_SUBSTITUTE.key:
+        if choice.random_weights:
+            return fer_emotion(detect=detect, random_weights=True)
+        return fer_emotion(path, detect=detect)
+    if choice.key == EMBEDDING_SUBSTITUTE.key:
+        return squeezenet_features(None if choice.random_weights else path, detect=detect)
+    raise ValueError(f"no featurizer for model key {choice.key!r}")
 
 
 def choose_featurizers(profile: str = "lab", use_deepface: bool | None = None, detect: bool = False,
-                       data_dir: str | Path | None = None) -> tuple[Featurizer, Featurizer, list]:
-    """The emotion and embedding featurizers for a run, and their :class:`ModelChoice` rows.
+                       data_dir: str | Path | None = None, timing_only: bool = False,
+                       ) -> tuple[Featurizer, Featurizer, list]:
+    """The emotion and embedding featurizers for a run, and their :class:`~helpers.run.ModelChoice` rows.
 
-    DeepFace (emotion + VGG-Face, OpenCV detector) when ``use_deepface`` is True,
-    or when it is None and DeepFace's weights are already on disk (or the
-    profile is ``full``, which downloads them). Otherwise the offline
-    substitutes from the data dir: the FER-2013 emotion model and SqueezeNet
-    ImageNet features; ``smoke`` without those files uses random weights.
-    ``detect`` crops faces first (own photos); ORL faces are already cropped.
+    Each role goes through :func:`helpers.pretrained.resolve`, the policy every
+    chapter shares:
+
+    * ``use_deepface=None``: DeepFace's emotion model and VGG-Face (the real
+      ones), their weights fetched into the data directory (downloaded on first
+      use in ``lab`` and ``full``; ``smoke`` never downloads). When they cannot
+      be had, ``lab`` and ``smoke`` use the offline substitutes from the data
+      directory, the FER-2013 emotion model and SqueezeNet ImageNet features,
+      with a banner naming the reason and how to get the real model; ``smoke``
+      without those files uses random weights; ``full`` raises
+      :class:`~helpers.pretrained.ModelUnavailableError` (URL, folder, ``make data``).
+    * ``use_deepface=True``: the real models or that error, never a substitute.
+    * ``use_deepface=False``: the substitutes (reason ``USE_DEEPFACE=False``).
+    * ``timing_only=True`` (the benchmark): DeepFace's architectures on the
+      random weights the benchmark placed in the data directory under the real
+      file names, never downloaded; the banner says TIMING ONLY and the
+      featurizer names (cache keys) end in ``-timing-only``.
+
+    ``detect`` crops faces first (own photos; DeepFace's OpenCV detector);
+    ORL faces are already cropped. DeepFace's models are built here, once.
     """
-    from helpers.datasets import DatasetError, fetch
-    from helpers.run import ModelChoice
+    from helpers import config, pretrained
 
-    if use_deepface is None:
-        use_deepface = profile == "full" or deepface_weights_present("VGG-Face")
-    emo_req, emb_req = "DeepFace emotion (7-d)", "DeepFace VGG-Face embedding (4,096-d)"
-    if use_deepface:
-        backend = "opencv" if detect else "skip"
-        return (deepface_emotion(backend), deepface_embedding("VGG-Face", backend),
-                [ModelChoice("emotion", emo_req, emo_req), ModelChoice("embedding", emb_req, emb_req)])
-    why = "DeepFace's weights are not on this machine (they download on first use)."
-
-    def local(name: str) -> Path | None:
-        try:
-            return fetch(name, Path(data_dir) if data_dir else None, download_missing=False, progressbar=False)
-        except DatasetError:
-            if profile == "smoke":
-                return None
-            raise
-
-    fer, sq = local("fer_emotion_model"), local("squeezenet_weights")
-    emotion = fer_emotion(fer, detect=detect) if fer else fer_emotion(detect=detect, random_weights=True)
-    embedding = squeezenet_features(sq, detect=detect) if sq else squeezenet_features(None, detect=detect)
-    choices = [
-        ModelChoice("emotion", emo_req, "FER-2013 mini-Xception (7-d, same class order)" if fer
-                    else "random-weight emotion CNN",
-                    why + (" The FER-2013 model from the data dir stands in." if fer
-                           else " No FER file in the data dir: RANDOM WEIGHTS (smoke tests the code only).")),
-        ModelChoice("embedding", emb_req, "SqueezeNet v1.1 ImageNet features (512-d)" if sq
-                    else "random-weight SqueezeNet (512-d)",
-                    why + (" SqueezeNet ImageNet features stand in: a general image model, not a "
-                           "face-recognition model." if sq
-                           else " No SqueezeNet file in the data dir: RANDOM WEIGHTS (smoke tests the code only).")),
-    ]
+    profile = config.resolve_profile(profile)
+    data_dir = Path(data_dir) if data_dir else config.data_dir()
+    if timing_only:
+        choices = [pretrained.timing_only(role, real) for role, real, _ in ROLES]
+    elif use_deepface is False:
+        choices = [_forced_substitute(role, real, sub, profile, data_dir) for role, real, sub in ROLES]
+    else:
+        choices = [pretrained.resolve(role, real, None if use_deepface else sub, profile, data_dir)
+                   for role, real, sub in ROLES]
+    emotion, embedding = (_build_featurizer(c, detect, data_dir, timing_only) for c in choices)
     return emotion, embedding, choices

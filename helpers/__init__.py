@@ -13,6 +13,8 @@ from helpers import config  # noqa: E402
 from helpers.config import PROFILES, data_dir, resolve_profile, set_seed  # noqa: E402
 from helpers.run import ModelChoice, Run, start_run  # noqa: E402
 
+config.point_model_homes()  # before Keras is imported: its downloads go to the data directory
+
 if "ipykernel" in sys.modules:  # in a notebook: keep TensorFlow's start-up lines off the page
     config.import_tensorflow_quietly()
 

@@ -22,6 +22,10 @@ class ProfileError(ValueError):
     """Raised for a profile name that is not one of :data:`PROFILES`."""
 
 
+class DataDirError(ValueError):
+    """``TLBOOK_DATA_DIR`` names a folder that cannot be used."""
+
+
 def resolve_profile(profile: str | None = None) -> str:
     """Return the profile to use.
 
@@ -47,18 +51,52 @@ def data_dir(create: bool = True) -> Path:
     """Return the course data directory.
 
     ``TLBOOK_DATA_DIR`` if set, else the platform's user cache directory
-    (for example ``~/.cache/tlbook`` on Linux).
+    (for example ``~/.cache/tlbook`` on Linux). A relative ``TLBOOK_DATA_DIR``
+    is taken relative to the course checkout (so ``make data`` and a notebook
+    running in ``notebooks/`` agree), or rejected outside a checkout. A value
+    that is blank, names a file, or cannot be created raises :class:`DataDirError`.
     """
     env = os.environ.get(DATA_DIR_ENV)
-    if env:
-        path = Path(env).expanduser()
+    if env is not None and env != "":
+        if not env.strip():
+            raise DataDirError(f"{DATA_DIR_ENV}={env!r} is blank: unset it (the user cache dir is used) "
+                               "or set it to a folder.")
+        path = Path(env.strip()).expanduser()
+        if not path.is_absolute():
+            checkout = Path(__file__).resolve().parent.parent
+            if not (checkout / "_config.yml").is_file():
+                raise DataDirError(f"{DATA_DIR_ENV}={env!r} is a relative path; set an absolute path.")
+            path = checkout / path
     else:
         from platformdirs import user_cache_dir
 
         path = Path(user_cache_dir(APP_NAME))
+    if path.exists() and not path.is_dir():
+        raise DataDirError(f"{DATA_DIR_ENV} points at {path}, which is a file, not a folder: "
+                           "set it to a folder (it is created if missing).")
     if create:
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DataDirError(f"The data directory {path} (from {DATA_DIR_ENV or 'the default'}) cannot be "
+                               f"created: {exc.strerror or exc}. Set {DATA_DIR_ENV} to a writable folder.") from exc
     return path.resolve()
+
+
+def point_model_homes() -> None:
+    """Keep every library's downloads in the data directory: ``KERAS_HOME`` and ``DEEPFACE_HOME``.
+
+    ``<data dir>/keras`` and ``<data dir>/deepface`` unless the variables are
+    already set; the registry's weight entries live there too, so an instructor
+    copies one folder. Must run before Keras is imported (Keras reads
+    ``KERAS_HOME`` once); :mod:`helpers` calls it on import.
+    """
+    try:
+        root = data_dir(create=False)
+    except DataDirError:
+        return  # reported when the data directory is first used
+    os.environ.setdefault("KERAS_HOME", str(root / "keras"))
+    os.environ.setdefault("DEEPFACE_HOME", str(root / "deepface"))
 
 
 def quiet_tensorflow() -> None:

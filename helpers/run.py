@@ -165,6 +165,7 @@ def start_run(
     run.glue("profile", run.profile)
     run.glue("data", "; ".join(f"{k}: {v}" for k, v in run.data.items()) or "none")
     run.glue("fallback", run.fallback)
+    run.glue("model_keys", {m.role: m.key + ("-random" if m.random_weights else "") for m in run.models if m.key})
     run.glue("substitutes", "; ".join(f"{m.used} for {m.requested}" for m in run.models
                                       if m.substituted) or "none")
     return run

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import nbformat
+import pytest
 
 from helpers.execute import read_glue
-from helpers.validate import check, load_thresholds, markdown
+from helpers.validate import ThresholdsError, check, check_thresholds, load_thresholds, markdown
 
 
 def test_check_min_max_and_missing() -> None:
@@ -23,10 +24,46 @@ def test_check_rejects_non_numbers() -> None:
 def test_thresholds_file_is_well_formed() -> None:
     thresholds = load_thresholds()
     assert "02_cnn_cifar10" in thresholds
-    for nb, rules in thresholds.items():
-        for key, rule in (rules or {}).items():
-            assert key.startswith(f"nb{nb[:2]}_"), f"{key} in {nb} must start with nb{nb[:2]}_"
-            assert set(rule) <= {"min", "max", "source", "note"}, rule
+    check_thresholds(thresholds)
+    per_model = [r for rules in thresholds.values() for r in (rules or {}).values() if "per_model" in r]
+    assert per_model and all("squeezenet" in r["per_model"] or "fer" in r["per_model"] for r in per_model)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "empty"),
+    ("04_x:\n  nb04_a: {min: high}\n", "min must be a number"),
+    ("04_x:\n  nb04_a: [0.9]\n", "must be a mapping"),
+    ("04_x:\n  nb04_a: 0.9\n", "must be a mapping"),
+    ("04_x:\n  nb05_a: {min: 0.9}\n", "must start with nb04_"),
+    ("04_x:\n  nb04_a: {minimum: 0.9}\n", "unknown fields"),
+    ("04_x: [1, 2\n", "not valid YAML"),
+])
+def test_a_malformed_thresholds_file_is_reported_with_its_path(tmp_path, text, message) -> None:
+    path = tmp_path / "thresholds.yml"
+    path.write_text(text)
+    with pytest.raises(ThresholdsError, match=message) as err:
+        load_thresholds(path)
+    assert str(path) in str(err.value)
+
+
+def test_per_model_rules_follow_the_model_the_run_used() -> None:
+    rules = {"nb04_acc": {"role": "backbone", "per_model": {"squeezenet": {"min": 0.94, "kind": "calibrated"},
+                                                           "vgg16": {"min": 0.85, "kind": "floor"}}}}
+    sq = check({"nb04_acc": 0.9, "nb04_model_keys": {"backbone": "squeezenet"}}, rules)[0]
+    vgg = check({"nb04_acc": 0.9, "nb04_model_keys": {"backbone": "vgg16"}}, rules)[0]
+    assert not sq["pass"] and sq["kind"] == "calibrated"
+    assert vgg["pass"] and vgg["kind"] == "floor" and vgg["model"] == "vgg16"
+    other = check({"nb04_acc": 0.99, "nb04_model_keys": {"backbone": "resnet"}}, rules)[0]
+    assert not other["pass"] and "no rule for model" in other["note"]
+    timing = check({"nb04_acc": 0.5, "nb04_model_keys": {"backbone": "vgg16-random"}}, rules)[0]
+    assert timing["pass"] and "timing-only" in timing["note"]
+
+
+def test_validate_refuses_to_check_nothing(capsys) -> None:
+    from helpers.validate import main
+
+    assert main(["--only", "99"]) == 2
+    assert "nothing was checked" in capsys.readouterr().err
 
 
 def test_read_glue_from_papermill_record(tmp_path) -> None:

@@ -429,8 +429,15 @@ def status(data_dir: Path | None = None) -> list[dict]:
         if present:
             size = path.stat().st_size if path.is_file() else sum(
                 f.stat().st_size for f in path.rglob("*") if f.is_file())
+        if e.known_hash or e.member_hash:
+            hashed = f"published {(e.member_hash or e.known_hash).split(':')[0]}"
+        elif e.kind in ("file", "member", "archive"):
+            hashed = "sha256 recorded at first download"
+        else:
+            hashed = ""
         rows.append({"name": e.name, "present": present, "size_mb": round(size / 1e6, 1),
-                     "path": str(path), "profiles": ",".join(e.profiles), "title": e.title})
+                     "path": str(path), "profiles": ",".join(e.profiles), "title": e.title,
+                     "url": e.urls[0] if e.urls else "", "hash": hashed})
     return rows
 
 

@@ -167,8 +167,9 @@ def test_status_rows(data_dir):
     rows = {r["name"]: r for r in status()}
     assert list(rows) == list(REGISTRY)
     for row in rows.values():
-        assert set(row) == {"name", "present", "size_mb", "path", "profiles", "title"}
+        assert set(row) == {"name", "present", "size_mb", "path", "profiles", "title", "url", "hash"}
     assert rows["aclImdb"]["present"] and rows["aclImdb"]["size_mb"] == 1.0
+    assert rows["vgg16_notop"]["hash"] == "published md5" and "sha256 recorded" in rows["deepface_vgg_face"]["hash"]
     assert rows["aclImdb"]["path"] == str(data_dir / "aclImdb")
     assert not rows["cifar10"]["present"] and rows["cifar10"]["size_mb"] == 0
     assert not rows["amazonreviews"]["present"]

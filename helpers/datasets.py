@@ -400,6 +400,11 @@ def fetch(entry: str | Entry, data_dir: Path | None = None, download_missing: bo
         return path
     if e.kind == "manual" or not e.urls or not download_missing:
         raise DatasetMissingError(_missing_message(e, data_dir))
+    if path.is_symlink() or path.exists():  # in the way: say so before a long download, not after
+        what = "a dangling link" if path.is_symlink() and not path.exists() else (
+            "a file" if path.is_file() else "a folder")
+        raise DatasetError(f"{path} exists as {what}, where {e.name!r} should be installed as "
+                           f"{'a folder' if e.kind == 'archive' else 'a file'}. Remove it and fetch again.")
     downloaded = _download(e, data_dir, progressbar)
     if e.known_hash is None:  # nothing published: remember what the first download was
         _record_hash(e, data_dir, file_hash(downloaded, "sha256"))
@@ -413,6 +418,10 @@ def fetch(entry: str | Entry, data_dir: Path | None = None, download_missing: bo
     except DatasetError:  # corrupt or unsafe: never keep it, a retry downloads afresh
         if e.known_hash is None:
             recorded_hash_path(e, data_dir).unlink(missing_ok=True)
+        raise
+    except FileNotFoundError:  # a concurrent fetch of the same entry won the race and installed it
+        if is_present(e, data_dir):
+            return path
         raise
     finally:
         downloaded.unlink(missing_ok=True)  # keep one copy: the installed file or folder

@@ -100,10 +100,42 @@ def archive_members(archive: Path) -> list[str]:
         ) from exc
 
 
+MAX_EXTRACTED_BYTES = 20 * 2**30  # no course archive comes near this
+MAX_RATIO = 100.0  # extracted size / archive size; text archives reach about 10
+RATIO_FROM_BYTES = 256 * 2**20  # the ratio is judged only above this extracted size (tiny archives vary)
+
+
+def _extracted_size(archive: Path) -> int:
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            return sum(i.file_size for i in zf.infolist())
+    with tarfile.open(archive) as tf:
+        return sum(m.size for m in tf.getmembers() if m.isfile())
+
+
+def check_extraction_size(archive: Path, max_bytes: int | None = None, max_ratio: float | None = None) -> int:
+    """Refuse an archive that would extract to more than ``max_bytes`` or ``max_ratio`` times its size."""
+    max_bytes = MAX_EXTRACTED_BYTES if max_bytes is None else max_bytes
+    max_ratio = MAX_RATIO if max_ratio is None else max_ratio
+    total = _extracted_size(archive)
+    packed = max(archive.stat().st_size, 1)
+    if total > max_bytes or (total > RATIO_FROM_BYTES and total / packed > max_ratio):
+        raise UnsafeArchiveError(
+            f"Refusing to extract {archive.name}: it would write {total / 2**20:,.0f} MiB from "
+            f"{packed / 2**20:,.1f} MiB (limits: {max_bytes / 2**30:.0f} GiB, {max_ratio:.0f}x). It is not "
+            "the archive the course expects (a decompression bomb?); nothing was extracted.")
+    return total
+
+
 def safe_extract(archive: Path, target: Path) -> None:
-    """Extract ``archive`` into ``target`` after checking every member name."""
+    """Extract ``archive`` into ``target`` after checking every member name and the total size.
+
+    An ``OSError`` while writing (a full disk, a name too long) becomes a
+    :class:`DatasetError` that names the archive and the folder.
+    """
     for name in archive_members(archive):
         _check_member(name, archive)
+    check_extraction_size(archive)
     target.mkdir(parents=True, exist_ok=True)
     try:
         if zipfile.is_zipfile(archive):
@@ -118,6 +150,11 @@ def safe_extract(archive: Path, target: Path) -> None:
         ) from exc
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise CorruptArchiveError(f"{archive.name} failed while extracting: {exc}") from exc
+    except OSError as exc:
+        raise DatasetError(
+            f"Extracting {archive.name} into {target} failed: {exc.strerror or exc} "
+            f"({exc.__class__.__name__}). Free disk space or choose another data directory "
+            "(TLBOOK_DATA_DIR), then fetch again; the partial files were removed.") from exc
 
 
 def install_extracted(archive: Path, data_dir: Path, folder: str) -> Path:

@@ -18,6 +18,7 @@ from helpers.datasets import Entry, fetch
 from helpers.download import (
     CorruptArchiveError,
     DatasetChecksumError,
+    DatasetError,
     DatasetMissingError,
     UnsafeArchiveError,
     archive_members,
@@ -355,3 +356,48 @@ def test_unsafe_archive_leaves_nothing(tmp_path):
         install_extracted(archive, data_dir, "toy")
     assert list(data_dir.iterdir()) == []
     assert not (tmp_path / "x.txt").exists()
+
+
+# --------------------------------------------------------------------------- size limits and faults
+
+def test_decompression_bomb_is_refused_before_writing(http_server, data_dir, monkeypatch):
+    from helpers import download
+
+    monkeypatch.setattr(download, "RATIO_FROM_BYTES", 1 << 20)   # judge the ratio from 1 MiB (real: 256 MiB)
+    make_tar(http_server.root / "bomb.tar.gz", {"toy/zeros.bin": b"\0" * (8 << 20)})  # 8 MiB of zeros, ~8 KB
+    with pytest.raises(UnsafeArchiveError, match="decompression bomb") as err:
+        fetch(toy_entry(http_server.file_url("bomb.tar.gz")), data_dir)
+    assert "bomb.tar.gz" in str(err.value)
+    assert not (data_dir / "toy").exists()
+    assert not list((data_dir / ".downloads").glob("*.tar.gz"))        # the archive is discarded
+
+
+def test_an_os_error_while_extracting_names_the_archive_and_discards_it(http_server, data_dir, monkeypatch):
+    import errno
+
+    make_tar(http_server.root / "toy.tar.gz", FILES)
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tarfile.TarFile, "extractall", full_disk)
+    with pytest.raises(DatasetError, match="No space left on device") as err:
+        fetch(toy_entry(http_server.file_url("toy.tar.gz")), data_dir)
+    msg = str(err.value)
+    assert "toy.tar.gz" in msg and "TLBOOK_DATA_DIR" in msg
+    assert not (data_dir / "toy").exists() and not list((data_dir / ".downloads").glob("*.tar.gz"))
+    monkeypatch.undo()
+    assert fetch(toy_entry(http_server.file_url("toy.tar.gz")), data_dir).is_dir()   # a retry works
+
+
+@pytest.mark.parametrize("blocker", ["file", "dangling link"])
+def test_a_target_in_the_way_is_reported_before_the_download(http_server, data_dir, blocker):
+    make_tar(http_server.root / "toy.tar.gz", FILES)
+    if blocker == "file":
+        (data_dir / "toy").write_text("not a folder")
+    else:
+        (data_dir / "toy").symlink_to(data_dir / "nowhere")
+    with pytest.raises(DatasetError, match=f"exists as a {blocker}") as err:
+        fetch(toy_entry(http_server.file_url("toy.tar.gz")), data_dir)
+    assert str(data_dir / "toy") in str(err.value) and "Remove it" in str(err.value)
+    assert http_server.requests == []

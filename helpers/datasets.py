@@ -73,6 +73,7 @@ class Entry:
     notes: str = ""
     member: str = ""
     member_hash: str | None = None
+    expect: tuple[str, ...] = ()  # paths inside an archive's folder that a complete install has
     extra: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
@@ -122,11 +123,13 @@ REGISTRY: dict[str, Entry] = {
             ("https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",),
             "sha256:c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",
             "archive", "aclImdb", size_mb=84.1, license="research use, see its README",
+            expect=("train/pos", "train/neg", "test/pos", "test/neg"),
         ),
         Entry(
             "cats_and_dogs_filtered", "Cats vs dogs, 2,000 + 1,000 images (Kaggle subset)",
             ("https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip",),
             None, "archive", "cats_and_dogs_filtered", size_mb=68.6,
+            expect=("train/cats", "train/dogs", "validation/cats", "validation/dogs"),
             notes="no hash is published for this archive; pooch prints the one it computes",
         ),
         Entry(
@@ -134,6 +137,7 @@ REGISTRY: dict[str, Entry] = {
             ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",),
             "sha256:6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
             "archive", "cifar-10-batches-py", size_mb=170.5,
+            expect=tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",),
         ),
         Entry(
             "amazon_polarity_test", "Amazon review polarity (Zhang et al., 2015), test split, 400,000 reviews",
@@ -263,7 +267,14 @@ def is_present(entry: str | Entry, data_dir: Path | None = None) -> bool:
         return path.is_file()
     if e.kind == "manual" and e.name == "amazonreviews":
         return path.is_dir() and any(path.glob("train.ft.txt*"))
-    return path.is_dir()
+    return path.is_dir() and not missing_parts(e, data_dir)
+
+
+def missing_parts(entry: str | Entry, data_dir: Path | None = None) -> list[str]:
+    """The expected paths (``Entry.expect``) an installed folder lacks: a partial or emptied install."""
+    e = _resolve(entry)
+    path = local_path(e, data_dir)
+    return [p for p in e.expect if not (path / p).exists()]
 
 
 def _how_to_get(e: Entry) -> str:
@@ -400,6 +411,10 @@ def fetch(entry: str | Entry, data_dir: Path | None = None, download_missing: bo
         return path
     if e.kind == "manual" or not e.urls or not download_missing:
         raise DatasetMissingError(_missing_message(e, data_dir))
+    if path.is_dir() and missing_parts(e, data_dir):
+        raise DatasetError(f"{path} is incomplete (missing: {', '.join(missing_parts(e, data_dir))}). "
+                           "An extraction was interrupted or files were deleted: remove the folder and "
+                           f"fetch again (`python -m helpers.datasets fetch {e.name}`).")
     if path.is_symlink() or path.exists():  # in the way: say so before a long download, not after
         what = "a dangling link" if path.is_symlink() and not path.exists() else (
             "a file" if path.is_file() else "a folder")

@@ -38,6 +38,19 @@ from helpers.download import file_hash
 HASH = re.compile(r"^(sha256:[0-9a-f]{64}|md5:[0-9a-f]{32})$")
 
 
+def _layout(data_dir: Path, name: str) -> Path:
+    """An installed folder with the layout the registry expects of ``name`` (empty files and folders)."""
+    e = REGISTRY[name]
+    root = data_dir / e.folder
+    root.mkdir(parents=True, exist_ok=True)
+    for part in e.expect:
+        if "/" in part:
+            (root / part).mkdir(parents=True, exist_ok=True)
+        else:
+            (root / part).touch()
+    return root
+
+
 @pytest.fixture
 def no_download(monkeypatch: pytest.MonkeyPatch) -> list:
     """Replace the downloader by one that fails as an offline machine does."""
@@ -104,7 +117,7 @@ def test_unknown_name_lists_known_ones(data_dir):
 
 
 def test_fetch_finds_extracted_folder_without_network(data_dir, no_download):
-    (data_dir / "cifar-10-batches-py").mkdir()
+    _layout(data_dir, "cifar10")
     assert fetch("cifar10") == data_dir / "cifar-10-batches-py"
     assert fetch("cifar10", data_dir=data_dir) == data_dir / "cifar-10-batches-py"
     assert no_download == []
@@ -160,8 +173,7 @@ def test_file_entry_with_right_local_hash(data_dir, no_download, algo):
 
 
 def test_status_rows(data_dir):
-    imdb = data_dir / "aclImdb"
-    imdb.mkdir()
+    imdb = _layout(data_dir, "aclImdb")
     (imdb / "blob.bin").write_bytes(b"\0" * 1_000_000)
     (data_dir / "amazonreviews").mkdir()  # present only with a train.ft.txt* file
     rows = {r["name"]: r for r in status()}
@@ -177,7 +189,7 @@ def test_status_rows(data_dir):
 
 
 def test_cli_list(data_dir, capsys):
-    (data_dir / "cifar-10-batches-py").mkdir()
+    _layout(data_dir, "cifar10")
     assert datasets.main(["list"]) == 0
     out = capsys.readouterr().out
     assert f"data dir: {data_dir}" in out
@@ -203,7 +215,7 @@ def test_cli_fetch_missing_offline_fails(data_dir, no_download, capsys):
 
 
 def test_cli_fetch_present_succeeds(data_dir, no_download, capsys):
-    (data_dir / "aclImdb").mkdir()
+    _layout(data_dir, "aclImdb")
     assert datasets.main(["fetch", "aclImdb"]) == 0
     assert "ok      aclImdb" in capsys.readouterr().out
     assert no_download == []
@@ -256,7 +268,7 @@ def test_load_imdb_shuffle_is_deterministic(data_dir):
 def test_load_imdb_errors(data_dir):
     with pytest.raises(ValueError, match="split"):
         load_imdb("valid")
-    (data_dir / "aclImdb" / "train" / "pos").mkdir(parents=True)
+    _layout(data_dir, "aclImdb")
     with pytest.raises(DatasetMissingError, match="holds no reviews"):
         load_imdb("train")
 
@@ -633,3 +645,14 @@ def test_real_cats_dogs_counts():
 def test_real_amazon_parses():
     texts, labels = load_amazon("test", REAL_DATA)
     assert len(texts) > 0 and set(labels.tolist()) == {0, 1}
+
+
+def test_a_partial_dataset_folder_is_not_present_and_says_what_is_missing(data_dir):
+    (data_dir / "aclImdb" / "train" / "pos").mkdir(parents=True)
+    assert not datasets.is_present("aclImdb")
+    assert datasets.missing_parts("aclImdb") == ["train/neg", "test/pos", "test/neg"]
+    with pytest.raises(datasets.DatasetError, match="incomplete") as err:
+        fetch("aclImdb")
+    assert "train/neg" in str(err.value) and str(data_dir / "aclImdb") in str(err.value)
+    rows = {r["name"]: r for r in status()}
+    assert rows["aclImdb"]["present"] is False

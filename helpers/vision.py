@@ -184,13 +184,15 @@ def pipeline_throughput(directory: str | Path, image_size: tuple[int, int] = (22
 
 
 def load_images(paths: Sequence[str | Path], image_size: tuple[int, int] = (227, 227)) -> np.ndarray:
-    """Decode and resize image files into a uint8 ``(n, h, w, 3)`` array (bilinear)."""
-    from PIL import Image
+    """Decode and resize image files into a uint8 ``(n, h, w, 3)`` array (bilinear, EXIF-upright).
+
+    A file that cannot be read raises :class:`helpers.images.ImageReadError` naming it.
+    """
+    from helpers.images import read_rgb
 
     out = np.empty((len(paths), image_size[0], image_size[1], 3), dtype=np.uint8)
     for i, p in enumerate(paths):
-        with Image.open(p) as img:
-            out[i] = np.asarray(img.convert("RGB").resize((image_size[1], image_size[0]), Image.BILINEAR))
+        out[i] = read_rgb(p, image_size)
     return out
 
 

@@ -487,7 +487,7 @@ def test_cats_dogs_files(data_dir):
             for i in range(n):
                 Image.new("RGB", (8, 8), (i, 0, 0)).save(folder / f"{sub[:-1]}.{i}.jpg")
             (folder / "Thumbs.db").write_bytes(b"junk")
-    (root / "train" / "dogs" / "dog.9.PNG").write_bytes(b"")
+    Image.new("RGB", (8, 8)).save(root / "train" / "dogs" / "dog.9.PNG", "PNG")
     paths, labels, split_dir = cats_dogs_files("train")
     assert split_dir == root / "train"
     assert [p.name for p in paths] == ["cat.0.jpg", "cat.1.jpg", "cat.2.jpg",
@@ -656,3 +656,82 @@ def test_a_partial_dataset_folder_is_not_present_and_says_what_is_missing(data_d
     assert "train/neg" in str(err.value) and str(data_dir / "aclImdb") in str(err.value)
     rows = {r["name"]: r for r in status()}
     assert rows["aclImdb"]["present"] is False
+
+
+# --------------------------------------------------------------------------- hostile files
+
+def _cats_dogs(data_dir: Path, dogs: bool = True) -> Path:
+    from PIL import Image
+
+    root = _layout(data_dir, "cats_and_dogs_filtered")
+    for split in ("train", "validation"):
+        for cls in ("cats", "dogs") if dogs else ("cats",):
+            Image.new("RGB", (8, 8)).save(root / split / cls / f"{cls}.1.jpg")
+    return root
+
+
+def test_cats_dogs_without_one_class_is_an_error(data_dir):
+    _cats_dogs(data_dir, dogs=False)
+    with pytest.raises(DatasetMissingError, match="dogs class would be missing"):
+        cats_dogs_files("train")
+
+
+def test_cats_dogs_with_a_corrupt_jpeg_names_it(data_dir):
+    root = _cats_dogs(data_dir)
+    bad = root / "train" / "cats" / "cat.2.jpg"
+    bad.write_bytes(b"not a jpeg")
+    with pytest.raises(datasets.DatasetError) as err:
+        cats_dogs_files("train")
+    assert str(bad) in str(err.value) and "Delete or replace" in str(err.value)
+    assert len(cats_dogs_files("validation")[0]) == 2
+
+
+def test_imdb_invalid_utf8_names_the_file(data_dir):
+    root = _layout(data_dir, "aclImdb")
+    for sub in ("pos", "neg"):
+        (root / "train" / sub / "1_7.txt").write_text("fine")
+    (root / "train" / "neg" / "2_1.txt").write_bytes(b"bad \xff\xfe bytes")
+    with pytest.raises(datasets.DatasetError, match="not valid UTF-8") as err:
+        load_imdb("train")
+    assert "2_1.txt" in str(err.value)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"__label__2 ok: fine\n__label__1 \xff\xfe\n", "not valid UTF-8"),
+    (b"", "holds no reviews"),
+])
+def test_amazon_bad_files_name_the_file(data_dir, content, message):
+    root = data_dir / "amazonreviews"
+    root.mkdir()
+    (root / "train.ft.txt").write_bytes(content)
+    with pytest.raises(datasets.DatasetError, match=message) as err:
+        load_amazon("train")
+    assert str(root / "train.ft.txt") in str(err.value)
+
+
+def test_amazon_bom_and_lone_cr_do_not_break_reviews(data_dir):
+    root = data_dir / "amazonreviews"
+    root.mkdir()
+    (root / "train.ft.txt").write_bytes("\ufeff__label__2 Good: one\rline\n__label__1 Bad: two\n".encode())
+    texts, labels = load_amazon("train")
+    assert len(texts) == 2 and list(labels) == [1, 0] and texts[0].startswith("Good: one")
+
+
+def test_amazon_truncated_bz2_names_the_file(data_dir):
+    root = data_dir / "amazonreviews"
+    root.mkdir()
+    packed = bz2.compress(b"__label__2 Good: yes\n" * 2000)
+    (root / "train.ft.txt.bz2").write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(datasets.DatasetError, match="ends early") as err:
+        load_amazon("train")
+    assert "train.ft.txt.bz2" in str(err.value)
+
+
+@pytest.mark.parametrize("batch, message", [
+    ({"data": np.zeros((2, 3072), np.uint8), "labels": [0]}, "2 images but 1 labels"),
+    ({"data": np.zeros((1, 3072), np.uint8), "labels": [12]}, "labels must be integers 0-9"),
+    ({"data": np.zeros((1, 3072), np.float32), "labels": [1]}, "expected uint8"),
+])
+def test_cifar_batches_are_checked(batch, message):
+    with pytest.raises(datasets.DatasetError, match=message):
+        datasets._cifar_arrays(batch, "data_batch_1")

@@ -24,21 +24,21 @@ downloaded by DeepFace itself.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from helpers.cache import CacheWarning  # noqa: F401  (one cache module; re-exported for callers)
+from helpers.cache import atomic_write as _atomic_write
 from helpers.pretrained import ModelUnavailableError, Weights
 
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -267,31 +267,10 @@ class Features(NamedTuple):
 
 
 def default_cache_dir() -> Path:
-    """``<data dir>/cache/faces``."""
-    from helpers import config
+    """``<data dir>/cache/faces`` (or ``$TLBOOK_CACHE_DIR/faces``)."""
+    from helpers.cache import cache_dir
 
-    return config.data_dir() / "cache" / "faces"
-
-
-class CacheWarning(UserWarning):
-    """A cached vector that cannot be used (damaged, wrong length, non-finite): it is recomputed."""
-
-
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], Any]) -> None:
-    """Write ``path`` through a temporary file in the same folder and ``os.replace``.
-
-    A run killed half-way leaves at most a hidden ``.tmp`` file, never a
-    truncated cache entry.
-    """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    return cache_dir("faces")
 
 
 def _load_cached(path: Path, dim: int) -> np.ndarray | None:

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import config
 from helpers.backbones import caffe_preprocess, squeezenet  # noqa: F401  (kept importable from here)
 
 __all__ = [
@@ -200,22 +199,31 @@ def load_images(paths: Sequence[str | Path], image_size: tuple[int, int] = (227,
 
 def cached_images(paths: Sequence[str | Path], image_size: tuple[int, int], key: str,
                   cache_dir: str | Path | None = None) -> tuple[np.ndarray, bool]:
-    """:func:`load_images` once, then reuse ``<cache_dir>/<key>_<h>x<w>.npy`` (uint8).
+    """:func:`load_images` once, then reuse the cached uint8 array.
 
-    ``cache_dir`` defaults to ``<data dir>/cache/images``; the cache is reused
-    only when the list of paths matches. Returns ``(images, from_cache)``.
+    The entry lives in ``cache_dir`` (default: :func:`helpers.cache.cache_dir`
+    ``("images")``) under ``key``, the size and a content key of the files
+    (paths, sizes, modification times), so a changed image is never served
+    stale. A damaged entry is a miss (with a warning). Returns ``(images, from_cache)``.
     """
-    cache_dir = Path(cache_dir) if cache_dir else config.data_dir() / "cache" / "images"
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    stem = cache_dir / f"{key}_{image_size[0]}x{image_size[1]}"
-    fname, index = stem.with_suffix(".npy"), stem.with_suffix(".paths.txt")
-    listing = "\n".join(str(p) for p in paths)
-    if fname.is_file() and index.is_file() and index.read_text() == listing:
-        return np.load(fname), True
-    images = load_images(paths, image_size)
-    np.save(fname, images)
-    index.write_text(listing)
+    from helpers import cache
+
+    folder = Path(cache_dir) if cache_dir else cache.cache_dir("images")
+    files = [Path(p) for p in paths]
+    fname = folder / f"{key}_{image_size[0]}x{image_size[1]}_{cache.content_key(files)}.npy"
+    hit = cache.load_array(fname, (len(files), image_size[0], image_size[1], 3), np.uint8)
+    if hit is not None:
+        return hit, True
+    images = load_images(files, image_size)
+    cache.save_array(fname, images)
     return images, False
+
+
+def _model_fingerprint(base) -> str:
+    """Name, shapes, parameter count and a checksum of the first and last weights of a model."""
+    weights = base.get_weights()
+    probe = [float(np.asarray(w, dtype=np.float64).sum()) for w in (weights[:1] + weights[-1:])] if weights else []
+    return f"{base.name}|{base.input_shape}|{base.output_shape}|{base.count_params()}|{probe}"
 
 
 # --------------------------------------------------------------------------- feature cache
@@ -223,29 +231,37 @@ def cached_images(paths: Sequence[str | Path], image_size: tuple[int, int], key:
 def cached_features(base, preprocess: Callable, paths: Sequence[str | Path], key: str,
                     cache_dir: str | Path | None = None, batch_size: int = 50,
                     pooling: str | None = "avg", images: np.ndarray | None = None,
-                    ) -> tuple[np.ndarray, bool]:
+                    progress: bool = True) -> tuple[np.ndarray, bool]:
     """Run a frozen ``base`` once over ``paths`` and cache the features as ``.npy``.
 
     ``key`` names the cache file (use backbone + size + split, e.g.
     ``squeezenet_227_train``); the file lives in ``cache_dir`` (default
-    ``<data dir>/cache/features``) together with the list of paths, and is
-    reused only when the paths match. ``pooling="avg"`` stores the
-    global-average-pooled vector, ``None`` the full feature map (float16).
-    ``images`` may pass already-decoded uint8 images in the order of ``paths``.
+    :func:`helpers.cache.cache_dir` ``("features")``) and its name also holds a
+    content key of the files and of the model (name, shapes, a checksum of its
+    weights), so changed images or other weights never reuse a stale entry.
+    ``pooling="avg"`` stores the global-average-pooled vector, ``None`` the
+    full feature map (float16). ``images`` may pass already-decoded uint8
+    images in the order of ``paths``. A progress bar shows while computing.
     Returns ``(features, from_cache)``.
     """
-    cache_dir = Path(cache_dir) if cache_dir else config.data_dir() / "cache" / "features"
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    fname = cache_dir / f"{key}_{pooling or 'map'}.npy"
-    index = cache_dir / f"{key}_{pooling or 'map'}.paths.txt"
-    listing = "\n".join(str(p) for p in paths)
-    if fname.is_file() and index.is_file() and index.read_text() == listing:
-        return np.load(fname), True
+    from helpers import cache
+    from helpers.progress import progress_bar
+
+    folder = Path(cache_dir) if cache_dir else cache.cache_dir("features")
+    files = [Path(p) for p in paths]
+    digest = cache.content_key(files, _model_fingerprint(base), pooling)
+    fname = folder / f"{key}_{pooling or 'map'}_{digest}.npy"
+    out_shape = tuple(base.output_shape[1:])
+    want = (len(files), out_shape[-1]) if pooling else (len(files), *out_shape)
+    hit = cache.load_array(fname, want, "float32" if pooling else "float16")
+    if hit is not None:
+        return hit, True
     size = tuple(base.input_shape[1:3])
     chunks = []
-    for start in range(0, len(paths), batch_size):
+    starts = range(0, len(files), batch_size)
+    for start in progress_bar(starts, desc=f"features {key}", unit="batch", enabled=progress):
         batch = (images[start:start + batch_size] if images is not None
-                 else load_images(paths[start:start + batch_size], size))
+                 else load_images(files[start:start + batch_size], size))
         feats = np.asarray(base(preprocess(batch.astype("float32")), training=False))
         if pooling == "avg":
             feats = feats.mean(axis=(1, 2))
@@ -253,8 +269,7 @@ def cached_features(base, preprocess: Callable, paths: Sequence[str | Path], key
             feats = feats.max(axis=(1, 2))
         chunks.append(feats.astype("float32" if pooling else "float16"))
     features = np.concatenate(chunks)
-    np.save(fname, features)
-    index.write_text(listing)
+    cache.save_array(fname, features)
     return features, False
 
 

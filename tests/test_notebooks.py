@@ -22,14 +22,16 @@ THRESHOLDS = load_thresholds()
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_in_smoke(path: Path, tmp_path: Path, monkeypatch) -> None:
-    """The notebook runs without error, glues its checked keys, and reports its profile."""
+    """The notebook runs without error, glues its checked keys, and reports its profile.
+
+    The time limit only stops a hung kernel; the smoke speed budget is judged in ``make bench``.
+    """
     ex = execute(path, "smoke", tmp_path, inject=True, timeout=LIMIT_S * 4)
     assert ex.ok, f"{path.name} failed in smoke:\n{ex.error}"
     nb = path.stem[:2]
     assert ex.glue.get(f"nb{nb}_profile") == "smoke"
     missing = [k for k in THRESHOLDS.get(path.stem, {}) if k not in ex.glue]
     assert not missing, f"{path.name} does not glue {missing}"
-    assert ex.wall_s < LIMIT_S, f"{path.name} took {ex.wall_s:.0f} s in smoke (limit {LIMIT_S:.0f} s)"
 
 
 def test_notebooks_are_committed_clean() -> None:

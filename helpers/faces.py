@@ -1,11 +1,5 @@
-"""Face photos -> vectors, and photo dates -> Bank of Korea rate regimes.
+"""Face photos -> vectors, for notebook 06 (the rate study's dates and photo table: :mod:`helpers.rate_study`).
 
-Plumbing for notebook 06 (the face-vector rate study):
-
-* the Monetary Policy Board's base-rate decisions as package data and
-  :func:`regime`, which maps a photo date to ``raising``/``holding``/``cutting``;
-* :func:`read_photo_table` for a learner's own photos (a folder plus a CSV with
-  ``file,date`` and optional ``source,event``), reporting bad rows by line;
 * featurizers with one interface (:class:`Featurizer`) and :func:`featurize`,
   which caches every vector on disk keyed by the image's content hash and the
   featurizer's name, and counts photos without a detectable face instead of
@@ -24,14 +18,11 @@ downloaded by DeepFace itself.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -43,152 +34,6 @@ from helpers.pretrained import ModelUnavailableError, Weights
 
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 """DeepFace's emotion order (also the FER-2013 order of the substitute model)."""
-
-CALENDAR_FILE = Path(__file__).with_name("bok_base_rate_decisions.csv")
-REGIMES: dict[str, str] = {"raise": "raising", "hold": "holding", "cut": "cutting"}
-LABELS: dict[str, int] = {"raising": 1, "holding": 0}
-"""The source's label: 1 while the bank was raising its rate, 0 while holding."""
-
-DATE_FORMATS: tuple[str, ...] = ("%Y-%m-%d", "%Y.%m.%d", "%Y/%m/%d", "%Y%m%d")
-
-
-class CalendarError(ValueError):
-    """A date outside the decision calendar."""
-
-
-# --------------------------------------------------------------------------- calendar
-
-@dataclass(frozen=True)
-class Decision:
-    """One Monetary Policy Board base-rate decision."""
-
-    date: date
-    decision: str  # "raise" | "hold" | "cut"
-    rate: float  # base rate in percent after the decision
-
-
-@lru_cache(maxsize=1)
-def load_calendar(path: str | Path = CALENDAR_FILE) -> tuple[Decision, ...]:
-    """The decisions in date order (from ``bok_base_rate_decisions.csv``)."""
-    out = []
-    with open(path, newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            if row["decision"] not in REGIMES:
-                raise ValueError(f"{path}: unknown decision {row['decision']!r}")
-            out.append(Decision(date.fromisoformat(row["date"]), row["decision"], float(row["rate"])))
-    return tuple(sorted(out, key=lambda d: d.date))
-
-
-def parse_date(value: str | date | datetime) -> date:
-    """A date from ``YYYY-MM-DD`` (also ``YYYY.MM.DD``, ``YYYY/MM/DD``, ``YYYYMMDD``)."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = str(value).strip()
-    for fmt in DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(f"unparsable date {value!r} (expected YYYY-MM-DD)")
-
-
-def regime(when: str | date | datetime) -> str:
-    """The rate regime on ``when``: ``"raising"``, ``"holding"`` or ``"cutting"``.
-
-    The regime is set by the latest decision on or before the date; a decision
-    counts from its own day (the governor's press photos on a decision day are
-    taken after the announcement). So photos from the first raise up to the day
-    before the first hold (2023-02-23) are ``raising``, from that hold up to the
-    day before the first cut (2024-10-11) ``holding``, then ``cutting``.
-    Raises :class:`CalendarError` for a date before the first or after the last
-    decision in the calendar (later regimes are unknown to it).
-    """
-    d = parse_date(when)
-    cal = load_calendar()
-    first, last = cal[0].date, cal[-1].date
-    if d < first:
-        raise CalendarError(f"{d} is before the decision calendar, which starts on {first}")
-    if d > last:
-        raise CalendarError(f"{d} is after the decision calendar, which ends on {last} "
-                            f"(add later decisions to {CALENDAR_FILE.name} to cover it)")
-    current = cal[0]
-    for dec in cal:
-        if dec.date <= d:
-            current = dec
-        else:
-            break
-    return REGIMES[current.decision]
-
-
-def label(when: str | date | datetime) -> int | None:
-    """The source's label for a date: 1 raising, 0 holding, None otherwise."""
-    return LABELS.get(regime(when))
-
-
-# --------------------------------------------------------------------------- own photos
-
-@dataclass(frozen=True)
-class Photo:
-    """One usable row of a photo table."""
-
-    path: Path
-    date: date
-    regime: str
-    source: str = ""
-    event: str = ""  # defaults to the date: photos of one press event share it
-
-
-@dataclass
-class PhotoTable:
-    """The photos read from a CSV and the rows that were skipped (line, reason)."""
-
-    photos: list[Photo] = field(default_factory=list)
-    problems: list[tuple[int, str]] = field(default_factory=list)
-
-    def report(self) -> str:
-        """A short text: how many rows were used and why the others were skipped."""
-        lines = [f"{len(self.photos)} photos read, {len(self.problems)} rows skipped"]
-        lines += [f"  line {n}: {why}" for n, why in self.problems]
-        return "\n".join(lines)
-
-
-def read_photo_table(folder: str | Path, csv_path: str | Path | None = None) -> PhotoTable:
-    """Read ``photos.csv`` (``file,date`` and optional ``source,event``) for ``folder``.
-
-    ``file`` is relative to ``folder``. Rows whose file is missing, whose date
-    cannot be parsed or whose date lies outside the decision calendar are
-    skipped and reported with their line number in the CSV (the header is line 1).
-    """
-    folder = Path(folder)
-    csv_path = Path(csv_path) if csv_path else folder / "photos.csv"
-    table = PhotoTable()
-    with open(csv_path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        fields = [c.strip().lower() for c in (reader.fieldnames or [])]
-        missing = {"file", "date"} - set(fields)
-        if missing:
-            raise ValueError(f"{csv_path}: the header needs columns file,date "
-                             f"(missing: {', '.join(sorted(missing))}; found: {', '.join(fields)})")
-        reader.fieldnames = fields
-        for row in reader:
-            line = reader.line_num
-            name = (row.get("file") or "").strip()
-            path = folder / name
-            if not name or not path.is_file():
-                table.problems.append((line, f"file not found: {name!r}"))
-                continue
-            try:
-                d = parse_date(row.get("date") or "")
-                reg = regime(d)
-            except (ValueError, CalendarError) as exc:
-                table.problems.append((line, str(exc)))
-                continue
-            table.photos.append(Photo(path, d, reg, (row.get("source") or "").strip(),
-                                      (row.get("event") or "").strip() or d.isoformat()))
-    return table
-
 
 # --------------------------------------------------------------------------- images
 

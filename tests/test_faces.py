@@ -1,4 +1,4 @@
-"""helpers.faces: the decision calendar, the own-photos reader, the vector cache, featurizers."""
+"""helpers.faces: the vector cache and the featurizers (the calendar and photo table: test_rate_study.py)."""
 
 from __future__ import annotations
 
@@ -6,100 +6,22 @@ import os
 import subprocess
 import sys
 import textwrap
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from helpers import faces
-from helpers.faces import CalendarError, Featurizer, featurize, read_photo_table, regime
+from helpers.faces import Featurizer, featurize
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("TLBOOK_DATA_DIR", "/nonexistent"))
 
 
-# --------------------------------------------------------------------------- calendar
-
-def test_calendar_matches_course_facts() -> None:
-    cal = faces.load_calendar()
-    assert len(cal) == 22
-    assert (cal[0].date, cal[0].decision, cal[0].rate) == (date(2022, 4, 14), "raise", 1.50)
-    assert [d.decision for d in cal].count("raise") == 7
-    assert [d.decision for d in cal].count("hold") == 13
-    assert [d.decision for d in cal].count("cut") == 2
-    assert (cal[-1].date, cal[-1].rate) == (date(2024, 11, 28), 3.00)
-    assert max(d.rate for d in cal) == 3.50
-
-
-@pytest.mark.parametrize("when, expected", [
-    ("2022-04-14", "raising"),   # first decision in the calendar
-    ("2022-04-22", "raising"),   # first photo of the source study
-    ("2023-01-13", "raising"),   # last raise
-    ("2023-02-22", "raising"),   # day before the first hold
-    ("2023-02-23", "holding"),   # first hold counts from its own day
-    ("2023-07-13", "holding"),
-    ("2024-04-16", "holding"),   # last photo of the source study
-    ("2024-10-10", "holding"),   # day before the first cut
-    ("2024-10-11", "cutting"),
-    ("2024-11-28", "cutting"),   # last decision in the calendar
-])
-def test_regime_boundaries(when: str, expected: str) -> None:
-    assert regime(when) == expected
-
-
-def test_regime_outside_calendar_is_a_clear_error() -> None:
-    with pytest.raises(CalendarError, match="before the decision calendar"):
-        regime("2022-04-13")
-    with pytest.raises(CalendarError, match="after the decision calendar"):
-        regime("2024-11-29")
-
-
-def test_labels_and_date_formats() -> None:
-    assert faces.label("2022-06-01") == 1
-    assert faces.label(date(2023, 6, 1)) == 0
-    assert faces.label("2024-10-20") is None
-    assert faces.parse_date("2023.02.23") == faces.parse_date("20230223") == date(2023, 2, 23)
-    with pytest.raises(ValueError, match="unparsable"):
-        faces.parse_date("23 Feb")
-
-
-# --------------------------------------------------------------------------- own photos
-
 def _png(path: Path, value: int = 128) -> None:
     from PIL import Image
 
     Image.fromarray(np.full((20, 16, 3), value, np.uint8)).save(path)
-
-
-def test_read_photo_table_reports_bad_rows_by_line(tmp_path: Path) -> None:
-    _png(tmp_path / "a.png")
-    _png(tmp_path / "b.png", 10)
-    (tmp_path / "photos.csv").write_text(
-        "file,date,source,event\n"          # line 1
-        "a.png,2022-05-02,Newsis,\n"        # 2 ok (event defaults to the date)
-        "missing.png,2022-05-02,,\n"        # 3 missing file
-        "b.png,not a date,,\n"              # 4 unparsable date
-        "b.png,2021-12-31,,\n"              # 5 before the calendar
-        "b.png,2023.03.02,Yonhap,mpb-03\n"  # 6 ok
-        ",2023-03-02,,\n",                  # 7 empty file name
-        encoding="utf-8")
-    table = read_photo_table(tmp_path)
-    assert [p.path.name for p in table.photos] == ["a.png", "b.png"]
-    assert [p.regime for p in table.photos] == ["raising", "holding"]
-    assert table.photos[0].event == "2022-05-02" and table.photos[1].event == "mpb-03"
-    assert table.photos[1].source == "Yonhap"
-    assert [n for n, _ in table.problems] == [3, 4, 5, 7]
-    assert "file not found" in table.problems[0][1]
-    assert "unparsable" in table.problems[1][1]
-    assert "before the decision calendar" in table.problems[2][1]
-    assert "2 photos read, 4 rows skipped" in table.report()
-
-
-def test_read_photo_table_needs_file_and_date_columns(tmp_path: Path) -> None:
-    (tmp_path / "photos.csv").write_text("name,when\nx.png,2023-01-01\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="file,date"):
-        read_photo_table(tmp_path)
 
 
 # --------------------------------------------------------------------------- cache

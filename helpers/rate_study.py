@@ -1,0 +1,201 @@
+"""The rate study's data: Bank of Korea decisions -> rate regimes, and a learner's photo table.
+
+* the Monetary Policy Board's base-rate decisions as package data and
+  :func:`regime`, which maps a photo date to ``raising``/``holding``/``cutting``,
+  and :func:`label`, the source's label (1 raising, 0 holding);
+* :func:`read_photo_table` for a learner's own photos (a folder plus a CSV with
+  ``file,date`` and optional ``source,event``), reporting every skipped row by line.
+
+The face featurizers are in :mod:`helpers.faces`.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+
+__all__ = ["CALENDAR_FILE", "REGIMES", "LABELS", "DATE_FORMATS", "CalendarError", "Decision", "load_calendar",
+           "parse_date", "regime", "label", "Photo", "PhotoTable", "read_photo_table"]
+
+CALENDAR_FILE = Path(__file__).with_name("bok_base_rate_decisions.csv")
+REGIMES: dict[str, str] = {"raise": "raising", "hold": "holding", "cut": "cutting"}
+LABELS: dict[str, int] = {"raising": 1, "holding": 0}
+"""The source's label: 1 while the bank was raising its rate, 0 while holding."""
+
+DATE_FORMATS: tuple[str, ...] = ("%Y-%m-%d", "%Y.%m.%d", "%Y/%m/%d", "%Y%m%d")
+
+
+class CalendarError(ValueError):
+    """A date outside the decision calendar."""
+
+
+# --------------------------------------------------------------------------- calendar
+
+@dataclass(frozen=True)
+class Decision:
+    """One Monetary Policy Board base-rate decision."""
+
+    date: date
+    decision: str  # "raise" | "hold" | "cut"
+    rate: float  # base rate in percent after the decision
+
+
+@lru_cache(maxsize=1)
+def load_calendar(path: str | Path = CALENDAR_FILE) -> tuple[Decision, ...]:
+    """The decisions in date order (from ``bok_base_rate_decisions.csv``)."""
+    out = []
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["decision"] not in REGIMES:
+                raise ValueError(f"{path}: unknown decision {row['decision']!r}")
+            out.append(Decision(date.fromisoformat(row["date"]), row["decision"], float(row["rate"])))
+    return tuple(sorted(out, key=lambda d: d.date))
+
+
+def parse_date(value: str | date | datetime) -> date:
+    """A date from ``YYYY-MM-DD`` (also ``YYYY.MM.DD``, ``YYYY/MM/DD``, ``YYYYMMDD``)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"unparsable date {value!r} (expected YYYY-MM-DD)")
+
+
+def regime(when: str | date | datetime) -> str:
+    """The rate regime on ``when``: ``"raising"``, ``"holding"`` or ``"cutting"``.
+
+    The regime is set by the latest decision on or before the date; a decision
+    counts from its own day (the governor's press photos on a decision day are
+    taken after the announcement). So photos from the first raise up to the day
+    before the first hold (2023-02-23) are ``raising``, from that hold up to the
+    day before the first cut (2024-10-11) ``holding``, then ``cutting``.
+    Raises :class:`CalendarError` for a date before the first or after the last
+    decision in the calendar (later regimes are unknown to it).
+    """
+    d = parse_date(when)
+    cal = load_calendar()
+    first, last = cal[0].date, cal[-1].date
+    if d < first:
+        raise CalendarError(f"{d} is before the decision calendar, which starts on {first}")
+    if d > last:
+        raise CalendarError(f"{d} is after the decision calendar, which ends on {last} "
+                            f"(add later decisions to {CALENDAR_FILE.name} to cover it)")
+    current = cal[0]
+    for dec in cal:
+        if dec.date <= d:
+            current = dec
+        else:
+            break
+    return REGIMES[current.decision]
+
+
+def label(when: str | date | datetime) -> int | None:
+    """The source's label for a date: 1 raising, 0 holding, None otherwise."""
+    return LABELS.get(regime(when))
+
+
+# --------------------------------------------------------------------------- own photos
+
+@dataclass(frozen=True)
+class Photo:
+    """One usable row of a photo table."""
+
+    path: Path
+    date: date
+    regime: str
+    source: str = ""
+    event: str = ""  # defaults to the date: photos of one press event share it
+
+
+@dataclass
+class PhotoTable:
+    """The photos read from a CSV and the rows that were skipped (line, reason)."""
+
+    photos: list[Photo] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+    def report(self) -> str:
+        """A short text: how many rows were used and why the others were skipped."""
+        lines = [f"{len(self.photos)} photos read, {len(self.problems)} rows skipped"]
+        lines += [f"  line {n}: {why}" for n, why in self.problems]
+        return "\n".join(lines)
+
+
+def _decode_table(csv_path: Path) -> str:
+    """The CSV's text: UTF-8 (with or without BOM), else Korean Excel's cp949, else a clear error."""
+    raw = csv_path.read_bytes()
+    for enc in ("utf-8-sig", "cp949"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    line = raw[: raw.find(b"\xff") if b"\xff" in raw else len(raw)].count(b"\n") + 1
+    raise ValueError(f"{csv_path}: line {line} is neither UTF-8 nor cp949 text. Save the table as "
+                     "'CSV UTF-8' (Excel: Save As > CSV UTF-8) and try again.")
+
+
+def read_photo_table(folder: str | Path, csv_path: str | Path | None = None) -> PhotoTable:
+    """Read ``photos.csv`` (``file,date`` and optional ``source,event``) for ``folder``.
+
+    ``file`` is relative to ``folder``. Skipped and reported with their line
+    number in the CSV (the header is line 1): a missing file, a path that leads
+    outside the folder (``..``, absolute, or a link pointing out), a file that
+    is not a readable image, an unparsable date, a date outside the decision
+    calendar, and a file listed twice (the first row counts: the same photo on
+    both sides of a split would leak). The CSV may be UTF-8 or cp949 (Korean Excel).
+    """
+    import io
+
+    from helpers.datasets import image_problem
+
+    folder = Path(folder)
+    csv_path = Path(csv_path) if csv_path else folder / "photos.csv"
+    table = PhotoTable()
+    root = folder.resolve()
+    seen: dict[Path, int] = {}
+    reader = csv.DictReader(io.StringIO(_decode_table(csv_path), newline=""))
+    fields = [c.strip().lower() for c in (reader.fieldnames or [])]
+    missing = {"file", "date"} - set(fields)
+    if missing:
+        raise ValueError(f"{csv_path}: the header needs columns file,date "
+                         f"(missing: {', '.join(sorted(missing))}; found: {', '.join(fields)})")
+    reader.fieldnames = fields
+    for row in reader:
+        line = reader.line_num
+        name = (row.get("file") or "").strip()
+        path = folder / name
+        if not name or not path.is_file():
+            table.problems.append((line, f"file not found: {name!r}"))
+            continue
+        real = path.resolve()
+        if Path(name).is_absolute() or not real.is_relative_to(root):
+            table.problems.append((line, f"{name!r} leads outside {folder}: copy the photo into the folder"))
+            continue
+        if real in seen:
+            table.problems.append((line, f"{name!r} is listed again (first on line {seen[real]}); this row is ignored"))
+            continue
+        why = image_problem(path)
+        if why:
+            table.problems.append((line, f"{name!r}: {why}"))
+            continue
+        try:
+            d = parse_date(row.get("date") or "")
+            reg = regime(d)
+        except (ValueError, CalendarError) as exc:
+            table.problems.append((line, str(exc)))
+            continue
+        seen[real] = line
+        table.photos.append(Photo(path, d, reg, (row.get("source") or "").strip(),
+                                  (row.get("event") or "").strip() or d.isoformat()))
+    if not table.photos:
+        raise ValueError(f"{csv_path}: no usable photo ({len(table.problems)} rows skipped).\n{table.report()}")
+    return table

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = [
+    "length_stats",
     "PAD", "UNK", "PAD_TOKEN", "UNK_TOKEN", "ABBREVIATIONS", "split_sentences", "tokenize", "document_tokens",
     "Vocabulary", "WordVectors", "embedding_matrix",
 ]
@@ -205,3 +206,31 @@ def embedding_matrix(vocab: Vocabulary | Sequence[str], words: Sequence[str], ve
     matrix[PAD] = 0.0
     n_real = max(len(vocab_words) - 2, 1)
     return matrix, rows.size / n_real
+
+
+def length_stats(lengths: Sequence[int] | np.ndarray, cut: int = 100,
+                 under: int = 300) -> dict[str, float]:
+    """Summarise sequence lengths (in tokens) before padding or cutting to ``cut``.
+
+    Returns n, mean, median, p90, max, ``share_under`` (share of sequences
+    shorter than ``under`` tokens), ``share_padded`` (shorter than ``cut``, so
+    they get padding), ``share_cut`` (longer than ``cut``, so they lose tokens)
+    and ``share_tokens_kept`` (share of all tokens that survive the cut).
+    """
+    arr = np.asarray(lengths, dtype=np.int64)
+    if arr.size == 0:
+        raise ValueError("length_stats needs at least one length")
+    if (arr < 0).any():
+        raise ValueError("lengths must be non-negative")
+    total = arr.sum()
+    return {
+        "n": int(arr.size),
+        "mean": float(arr.mean()),
+        "median": float(np.median(arr)),
+        "p90": float(np.percentile(arr, 90)),
+        "max": int(arr.max()),
+        "share_under": float((arr < under).mean()),
+        "share_padded": float((arr < cut).mean()),
+        "share_cut": float((arr > cut).mean()),
+        "share_tokens_kept": float(np.minimum(arr, cut).sum() / total) if total else 1.0,
+    }

@@ -1,4 +1,4 @@
-"""Input pipelines, image and feature caches, and Grad-CAM for Part II.
+"""Input pipelines and the image and feature caches of Part II.
 
 (The backbones themselves, and the choice between them, are in :mod:`helpers.backbones`.)
 
@@ -6,7 +6,6 @@
   :func:`dataset_pipeline` (``image_dataset_from_directory`` + Keras
   augmentation layers + ``tf.data``), and :func:`pipeline_throughput`.
 * :func:`cached_features` - run a frozen base once, keep the features on disk.
-* :func:`grad_cam` and :func:`plot_grad_cam` - where a CNN looked.
 """
 
 from __future__ import annotations
@@ -22,8 +21,7 @@ from helpers.backbones import caffe_preprocess, squeezenet  # noqa: F401  (kept 
 
 __all__ = [
     "SOURCE_AUGMENTATION", "generator_pipeline", "augmentation_layers", "source_augment", "dataset_pipeline",
-    "pipeline_throughput", "load_images", "cached_images", "cached_features", "grad_cam", "overlay_heatmap",
-    "plot_grad_cam", "epoch_timer",
+    "pipeline_throughput", "load_images", "cached_images", "cached_features",
 ]
 
 # --------------------------------------------------------------------------- input pipelines
@@ -271,133 +269,3 @@ def cached_features(base, preprocess: Callable, paths: Sequence[str | Path], key
     features = np.concatenate(chunks)
     cache.save_array(fname, features)
     return features, False
-
-
-def epoch_timer():
-    """A Keras callback that records each epoch's wall time in ``.times`` (seconds)."""
-    import keras
-
-    class EpochTimer(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.times: list[float] = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.times.append(time.perf_counter() - self._t0)
-
-    return EpochTimer()
-
-
-# --------------------------------------------------------------------------- Grad-CAM
-
-def _find_layer(model, layer_name: str):
-    """Return ``(outer_layer_index or None, container_model)`` holding ``layer_name``."""
-    names = [layer.name for layer in model.layers]
-    if layer_name in names:
-        return None, model
-    for i, layer in enumerate(model.layers):
-        if hasattr(layer, "layers") and layer_name in [sub.name for sub in layer.layers]:
-            return i, layer
-    raise ValueError(f"no layer named {layer_name!r} in {model.name} or its sub-models")
-
-
-def _output_activation_layer(model):
-    """The last layer (searching nested models) with a sigmoid or softmax activation, or None."""
-    for layer in reversed(model.layers):
-        if hasattr(layer, "layers"):
-            found = _output_activation_layer(layer)
-            if found is not None:
-                return found
-        act = getattr(layer, "activation", None)
-        if act is not None and getattr(act, "__name__", "") in ("sigmoid", "softmax"):
-            return layer
-        if layer.weights:
-            return None
-    return None
-
-
-def grad_cam(model, image: np.ndarray, layer_name: str, class_index: int | None = None) -> np.ndarray:
-    """Grad-CAM heat map (Selvaraju et al., 2017) of ``model`` for one image, in [0, 1].
-
-    ``image`` is one input as the model expects it (no batch axis).
-    ``layer_name`` is a convolutional layer, in the model or in one nested
-    sub-model (e.g. a backbone used as a layer; the layers after it must form
-    a chain). As in the paper, gradients are taken of the score *before* the
-    final sigmoid/softmax (a saturated probability has no gradient). For a
-    single output the map explains class 1 (``class_index=0`` explains class
-    0, i.e. the negative logit); for softmax outputs ``class_index`` defaults
-    to the top class. Returns an ``(h, w)`` map at the layer's resolution.
-    """
-    import keras
-    import tensorflow as tf
-
-    x = tf.convert_to_tensor(np.asarray(image, dtype="float32")[None])
-    outer, container = _find_layer(model, layer_name)
-    last = _output_activation_layer(model)
-    saved = last.activation if last is not None else None
-    if last is not None:
-        last.activation = keras.activations.linear
-    try:
-        if outer is None:
-            grad_model = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.outputs[0]])
-            with tf.GradientTape() as tape:
-                conv, preds = grad_model(x, training=False)
-                tape.watch(conv)
-                score = _score(preds, class_index)
-        else:
-            inner = keras.Model(container.inputs,
-                                [container.get_layer(layer_name).output, container.outputs[0]])
-            with tf.GradientTape() as tape:
-                h = x
-                for layer in model.layers[:outer]:
-                    if layer.__class__.__name__ != "InputLayer":
-                        h = layer(h, training=False)
-                conv, h = inner(h, training=False)
-                tape.watch(conv)
-                for layer in model.layers[outer + 1:]:
-                    h = layer(h, training=False)
-                score = _score(h, class_index)
-        grads = tape.gradient(score, conv)[0]
-    finally:
-        if last is not None:
-            last.activation = saved
-    weights = tf.reduce_mean(grads, axis=(0, 1))
-    cam = tf.nn.relu(tf.reduce_sum(conv[0] * weights, axis=-1)).numpy()
-    top = cam.max()
-    return (cam / top if top > 0 else cam).astype("float32")
-
-
-def _score(preds, class_index):
-    import tensorflow as tf
-
-    preds = tf.reshape(preds, (tf.shape(preds)[0], -1))
-    if preds.shape[-1] == 1:
-        return preds[:, 0] if class_index in (None, 1) else -preds[:, 0]
-    idx = int(tf.argmax(preds[0])) if class_index is None else class_index
-    return preds[:, idx]
-
-
-def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45,
-                    cmap: str = "jet") -> np.ndarray:
-    """Blend a [0, 1] heat map (resized bilinearly) over a uint8/[0, 255] RGB image."""
-    import matplotlib
-    import tensorflow as tf
-
-    img = np.asarray(image, dtype="float32")
-    if img.max() <= 1.0:
-        img = img * 255.0
-    h, w = img.shape[:2]
-    heat = tf.image.resize(np.asarray(heatmap, "float32")[..., None], (h, w)).numpy()[..., 0]
-    colour = matplotlib.colormaps[cmap](np.clip(heat, 0, 1))[..., :3] * 255.0
-    return np.clip((1 - alpha) * img + alpha * colour, 0, 255).astype("uint8")
-
-
-def plot_grad_cam(images: Sequence[np.ndarray], heatmaps: Sequence[np.ndarray],
-                  titles: Sequence[str] | None = None, ncols: int = 4, suptitle: str = ""):
-    """A grid of Grad-CAM overlays (image + heat map). Returns the figure."""
-    from helpers import plots
-
-    overlays = [overlay_heatmap(img, hm) for img, hm in zip(images, heatmaps, strict=True)]
-    return plots.show_images(overlays, titles, ncols=ncols, size=2.2, suptitle=suptitle)

@@ -88,3 +88,27 @@ def test_embedding_matrix_rows_noise_and_coverage():
     np.testing.assert_array_equal(m, m2)  # seeded
     m0, _ = embedding_matrix(vocab, words, vectors, noise=0.0)
     np.testing.assert_allclose(m0[1], vectors.mean(0), rtol=1e-6)
+
+
+# --------------------------------------------------------------------------- length_stats
+
+from helpers.text import length_stats  # noqa: E402
+
+
+def test_length_stats_known_answer() -> None:
+    stats = length_stats([10, 20, 30, 40, 100, 200], cut=100, under=35)
+    assert stats["n"] == 6
+    assert stats["mean"] == pytest.approx(400 / 6)
+    assert stats["median"] == pytest.approx(35.0)
+    assert stats["max"] == 200
+    assert stats["share_under"] == pytest.approx(3 / 6)
+    assert stats["share_padded"] == pytest.approx(4 / 6)  # 10, 20, 30, 40
+    assert stats["share_cut"] == pytest.approx(1 / 6)  # only 200 (100 fits exactly)
+    assert stats["share_tokens_kept"] == pytest.approx(300 / 400)
+
+
+def test_length_stats_rejects_bad_input() -> None:
+    with pytest.raises(ValueError):
+        length_stats([])
+    with pytest.raises(ValueError):
+        length_stats([3, -1])

@@ -1,11 +1,11 @@
-"""Known-answer tests for helpers.models: k-max pooling, weight transfer, save/load."""
+"""Known-answer tests for helpers.document_cnn: k-max pooling, weight transfer, save/load."""
 
 import numpy as np
 import pytest
 
-from helpers.models import (
+from helpers.callbacks import MinEpochsEarlyStopping
+from helpers.document_cnn import (
     KMaxPooling,
-    MinEpochsEarlyStopping,
     build_document_model,
     document_encoder,
     embedding_shift,

@@ -1,4 +1,4 @@
-"""Known-answer tests for helpers.figures (no data dir needed)."""
+"""Known-answer tests for helpers.plots (no data dir needed)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from helpers import figures  # noqa: E402
+from helpers import plots as figures  # noqa: E402
+from helpers.plots import RNN_SHAPES, RNNShape, draw_rnn_shapes  # noqa: E402
 
 
 def test_boundary_grid_covers_points_with_margin():
@@ -82,4 +83,38 @@ def test_show_feature_maps_panels():
     shown = [ax for ax in fig.axes if ax.images]
     assert len(shown) == 5
     assert "6x6" in fig._suptitle.get_text()
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- RNN shapes
+
+def test_five_shapes_have_the_right_wiring() -> None:
+    by_name = {s.name.replace("\n", " "): s for s in RNN_SHAPES}
+    assert len(RNN_SHAPES) == 5
+    one = by_name["one-to-one"]
+    assert (one.n_steps, one.inputs, one.outputs) == (1, (0,), (0,))
+    caption = by_name["one-to-many"]
+    assert caption.inputs == (0,) and len(caption.outputs) == caption.n_steps
+    sentiment = by_name["many-to-one"]
+    assert len(sentiment.inputs) == sentiment.n_steps and sentiment.outputs == (sentiment.n_steps - 1,)
+    translate = by_name["many-to-many"]
+    # encoder-decoder: every output comes after the last input
+    assert min(translate.outputs) > max(translate.inputs)
+    video = by_name["synchronised many-to-many"]
+    assert video.inputs == video.outputs == tuple(range(video.n_steps))
+
+
+def test_shape_rejects_steps_outside_the_sequence() -> None:
+    with pytest.raises(ValueError):
+        RNNShape("bad", "", 2, (0, 2), (1,))
+
+
+def test_draw_rnn_shapes_makes_one_panel_per_shape() -> None:
+    fig = draw_rnn_shapes()
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert len(panels) == 5
+    # one-to-one panel: one cell, one input, one output box
+    assert len(panels[0].patches) == 3
+    # many-to-one with 4 steps: 4 cells + 4 inputs + 1 output
+    assert len(panels[2].patches) == 9
     plt.close(fig)

@@ -23,7 +23,7 @@ import keras  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
 __all__ = ["KMaxPooling", "build_document_model", "document_encoder", "transfer_weights",
-           "update_embeddings", "embedding_shift", "MinEpochsEarlyStopping"]
+           "update_embeddings", "embedding_shift"]
 
 
 @keras.saving.register_keras_serializable(package="tlbook")
@@ -49,42 +49,6 @@ class KMaxPooling(layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "k": self.k}
-
-
-class MinEpochsEarlyStopping(keras.callbacks.Callback):
-    """Early stopping that never stops before ``min_epochs`` but keeps the best epoch overall.
-
-    Keras's ``EarlyStopping(start_from_epoch=n)`` also ignores the first ``n``
-    epochs when it picks the weights to restore, which penalises a model that is
-    best early (a transferred one). Here the best ``monitor`` value is tracked
-    from the first epoch; training stops once at least ``min_epochs`` epochs ran
-    and ``patience`` epochs passed without improvement; the best weights are
-    restored at the end.
-    """
-
-    def __init__(self, monitor: str = "val_loss", min_epochs: int = 1, patience: int = 3,
-                 mode: str = "min") -> None:
-        super().__init__()
-        self.monitor, self.min_epochs, self.patience = monitor, int(min_epochs), int(patience)
-        self.sign = 1.0 if mode == "min" else -1.0
-        self.best, self.best_epoch, self.best_weights = np.inf, -1, None
-
-    def on_train_begin(self, logs=None) -> None:
-        self.best, self.best_epoch, self.best_weights = np.inf, -1, None
-
-    def on_epoch_end(self, epoch: int, logs=None) -> None:
-        value = (logs or {}).get(self.monitor)
-        if value is None:
-            return
-        if self.sign * float(value) < self.best:
-            self.best, self.best_epoch = self.sign * float(value), epoch
-            self.best_weights = self.model.get_weights()
-        if epoch + 1 >= self.min_epochs and epoch - self.best_epoch >= self.patience:
-            self.model.stop_training = True
-
-    def on_train_end(self, logs=None) -> None:
-        if self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
 
 
 def build_document_model(vocab_size: int, embedding_dim: int = 50, embeddings: np.ndarray | None = None,

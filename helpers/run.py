@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helpers import config
+from helpers import config, glue_keys
 
 SYNTHETIC = "synthetic stand-in"
 FULL = "full set"
@@ -68,8 +68,8 @@ class Run:
         return {"smoke": smoke, "lab": lab, "full": full}[self.profile]
 
     def key(self, name: str) -> str:
-        """Glue key ``nbNN_name`` for this notebook."""
-        return f"nb{self.nb}_{name}"
+        """Glue key ``nbNN_name`` for this notebook (:func:`helpers.glue_keys.key`)."""
+        return glue_keys.key(self.nb, name)
 
     def glue(self, name: str, value: Any, display: bool = False) -> Any:
         """Glue ``value`` under ``nbNN_name`` (NumPy scalars become Python)."""
@@ -80,6 +80,10 @@ class Run:
             return value
         glue(self.key(name), value, display=display)
         return value
+
+    def glue_many(self, values: dict[str, Any] | None = None, **more: Any) -> dict[str, Any]:
+        """Glue several results at once (``run.glue_many(test_acc=acc, epochs=n)``); returns them as Python values."""
+        return {name: self.glue(name, value) for name, value in {**(values or {}), **more}.items()}
 
     def record(self, name: str, description: str) -> None:
         """Record what a loader actually returned (``"source: 11,459 train / 984 test reviews"``).

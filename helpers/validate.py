@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from helpers import glue_keys
 from helpers.execute import ROOT, cache_for_book, execute, notebook_paths
 
 THRESHOLDS = ROOT / "tests" / "thresholds.yml"
@@ -72,8 +73,8 @@ def check_thresholds(data, path: Path = THRESHOLDS) -> None:
             raise ThresholdsError(f"{path}: {nb}: expected a mapping of glue key -> rule, not {rules!r}")
         for key, rule in rules.items():
             where = f"{path}: {nb}: {key}"
-            if not str(key).startswith(f"nb{str(nb)[:2]}_"):
-                raise ThresholdsError(f"{where}: the key must start with nb{str(nb)[:2]}_")
+            if not glue_keys.KEY_PATTERN.match(str(key)) or str(key)[2:4] != str(nb)[:2]:
+                raise ThresholdsError(f"{where}: the key must be a glue key of this chapter, nb{str(nb)[:2]}_name")
             if isinstance(rule, dict) and "per_model" in rule:
                 if set(rule) - {"role", "per_model", "source", "note"} or not isinstance(rule["per_model"], dict):
                     raise ThresholdsError(f"{where}: a per-model rule is {{role, per_model: {{model: rule}}}}")
@@ -87,8 +88,7 @@ def _select(metrics: dict, key: str, rule: dict) -> tuple[dict, str]:
     """The rule that applies to this run, and the model it was chosen for ("" for plain rules)."""
     if "per_model" not in rule:
         return rule, ""
-    prefix = key.split("_", 1)[0]
-    model = (metrics.get(f"{prefix}_model_keys") or {}).get(rule.get("role", "backbone"), "")
+    model = (metrics.get(glue_keys.key(key[2:4], "model_keys")) or {}).get(rule.get("role", "backbone"), "")
     chosen = rule["per_model"].get(model.removesuffix("-random"))
     if chosen is None:
         return {}, model or "(unknown model)"
@@ -182,10 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"executing {path.name} ({args.profile}) ...", flush=True)
         ex = execute(path, args.profile, out_dir, inject=False, timeout=args.timeout)
         checks = check(ex.glue, thresholds.get(path.stem, {}))
-        fallback = ex.glue.get(f"nb{path.stem[:2]}_fallback")
+        fallback = ex.glue.get(glue_keys.key(path.stem, "fallback"))
         entry = {**ex.to_dict(), "checks": checks, "fallback": fallback,
-                 "substitutes": ex.glue.get(f"nb{path.stem[:2]}_substitutes"),
-                 "data": ex.glue.get(f"nb{path.stem[:2]}_data")}
+                 "substitutes": ex.glue.get(glue_keys.key(path.stem, "substitutes")),
+                 "data": ex.glue.get(glue_keys.key(path.stem, "data"))}
         entry["passed"] = ex.ok and all(c["pass"] for c in checks)
         report["notebooks"].append(entry)
         status = "ok" if entry["passed"] else "FAILED"

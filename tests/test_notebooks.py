@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import glue_keys
+
 from helpers.execute import execute, notebook_paths
 from helpers.validate import load_thresholds
 
@@ -28,8 +30,9 @@ def test_notebook_runs_in_smoke(path: Path, tmp_path: Path, monkeypatch) -> None
     """
     ex = execute(path, "smoke", tmp_path, inject=True, timeout=LIMIT_S * 4)
     assert ex.ok, f"{path.name} failed in smoke:\n{ex.error}"
-    nb = path.stem[:2]
-    assert ex.glue.get(f"nb{nb}_profile") == "smoke"
+    assert ex.glue.get(glue_keys.key(path.stem, "profile")) == "smoke"
+    for name in glue_keys.STANDARD:
+        assert glue_keys.key(path.stem, name) in ex.glue, f"{path.name} does not glue {name}"
     missing = [k for k in THRESHOLDS.get(path.stem, {}) if k not in ex.glue]
     assert not missing, f"{path.name} does not glue {missing}"
 

@@ -34,7 +34,7 @@ def test_thresholds_file_is_well_formed() -> None:
     ("04_x:\n  nb04_a: {min: high}\n", "min must be a number"),
     ("04_x:\n  nb04_a: [0.9]\n", "must be a mapping"),
     ("04_x:\n  nb04_a: 0.9\n", "must be a mapping"),
-    ("04_x:\n  nb05_a: {min: 0.9}\n", "must start with nb04_"),
+    ("04_x:\n  nb05_a: {min: 0.9}\n", "glue key of this chapter, nb04_name"),
     ("04_x:\n  nb04_a: {minimum: 0.9}\n", "unknown fields"),
     ("04_x: [1, 2\n", "not valid YAML"),
 ])

@@ -88,20 +88,36 @@ def _peak_rss(pid: int, stop: threading.Event, result: list[float]) -> None:
     result.append(peak / 2**20)
 
 
+def papermill_parameters(profile: str, inject: bool, parameters: dict | None = None) -> list[str]:
+    """The papermill arguments that set ``PROFILE`` (when ``inject``) and ``parameters``.
+
+    One ``-y`` YAML mapping, so every value arrives with its type: the string
+    ``"vgg16-random"``, the boolean ``True``, ``None``, numbers.
+    """
+    import yaml
+
+    values = {"PROFILE": profile} if inject else {}
+    values.update(parameters or {})
+    return ["-y", yaml.safe_dump(values, default_flow_style=True, width=10_000).strip()] if values else []
+
+
 def execute(path: Path, profile: str, out_dir: Path, inject: bool = True,
-            timeout: float | None = None, env: dict | None = None) -> Execution:
+            timeout: float | None = None, env: dict | None = None,
+            parameters: dict | None = None) -> Execution:
     """Execute ``path`` with papermill in a subprocess and return an :class:`Execution`.
 
     ``inject=True`` passes ``PROFILE`` as a papermill parameter; ``inject=False``
     sets ``TLBOOK_PROFILE`` instead and leaves the code cells untouched (so the
-    executed notebook can seed the Jupyter Book cache).
+    executed notebook can seed the Jupyter Book cache). ``parameters`` are
+    further notebook parameters (``{"BACKBONE": "vgg16-random"}``), passed as
+    YAML so that they keep their types; they are injected even when ``inject``
+    is False.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / path.name
     cmd = [sys.executable, "-m", "papermill", str(path), str(output), "--cwd", str(path.parent),
            "--no-progress-bar", "--kernel", "python3"]
-    if inject:
-        cmd += ["-p", "PROFILE", profile]
+    cmd += papermill_parameters(profile, inject, parameters)
     run_env = {**os.environ, "TLBOOK_PROFILE": profile, "TF_CPP_MIN_LOG_LEVEL": "3",
                "PYTHONWARNINGS": "ignore", **(env or {})}
     start = time.perf_counter()

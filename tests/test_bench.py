@@ -434,3 +434,393 @@ def test_bench_notebooks_reuses_a_fresh_validation_report(tmp_path, monkeypatch)
     assert lab[0]["wall_s"]["median"] == 120.0 and lab[0]["source"] == "validation report T0"
     assert lab[0]["slow_cells"] == [{"index": 3, "seconds": 99.0, "first_line": "fit()"}]
     assert lab[1]["ok"] is False and lab[1]["error"] == "boom"
+
+
+# --------------------------------------------------------------------------- budgets (tests/budgets.yml)
+
+def test_budgets_file_schema_and_the_bench_constants():
+    from benchmarks import budgets
+
+    data = budgets.load_budgets()
+    assert budgets.validate_budgets(data) == []
+    assert bench.LAB_TOTAL_S == data["lab"]["total_s"] == 1200 and bench.LAB_EACH_S == 300
+    assert bench.LAB_BUDGET_S == {"07": 480} and bench.SMOKE_TOTAL_S == 180
+    assert bench.REAL_MODELS_BUDGET_S == {"04": 300, "05": 420, "06": 300}
+    assert bench.REAL_MODELS_TOTAL_S == 2400
+    assert (bench.PIPELINE_MIN_RATIO, bench.HEAD_MIN_RATIO) == (3.0, 10.0)
+    assert set(bench.REAL_MODELS_BUDGET_S) == set(bench.real_models.REAL_MODELS)
+
+
+def test_budgets_schema_problems(tmp_path):
+    from benchmarks import budgets
+
+    good = budgets.load_budgets()
+    bad = json.loads(json.dumps(good))
+    bad["lab"]["notebooks"] = {7: 480}  # an unquoted prefix is an int in YAML
+    bad["smoke"]["total_s"] = 0
+    del bad["real_models"]["course_total_s"]
+    bad["micro"]["extra"] = 1
+    bad["other"] = {}
+    problems = budgets.validate_budgets(bad)
+    assert "lab.notebooks: 7 is not a two-digit notebook prefix (quote it)" in problems
+    assert "smoke.total_s: 0 is not a positive number" in problems
+    assert "real_models: missing 'course_total_s'" in problems
+    assert "micro: unknown key 'extra'" in problems and "unknown section 'other'" in problems
+    assert budgets.validate_budgets([]) == ["budgets: not a mapping"]
+    path = tmp_path / "budgets.yml"
+    path.write_text("lab: {total_s: 1}\n")
+    with pytest.raises(ValueError, match="smoke: missing or not a mapping"):
+        budgets.load_budgets(path)
+
+
+# --------------------------------------------------------------------------- papermill parameters (helpers.execute)
+
+def test_papermill_parameters_arrive_typed():
+    import yaml
+
+    from helpers.execute import papermill_parameters
+
+    args = papermill_parameters("lab", True, {"BACKBONE": "vgg16-random", "USE_DEEPFACE": True, "EPOCHS": None,
+                                              "FT_LR": 1e-5, "NAME": "yes"})
+    assert args[0] == "-y"
+    assert yaml.safe_load(args[1]) == {"PROFILE": "lab", "BACKBONE": "vgg16-random", "USE_DEEPFACE": True,
+                                       "EPOCHS": None, "FT_LR": 1e-5, "NAME": "yes"}
+    assert yaml.safe_load(papermill_parameters("smoke", False, {"X": 1})[1]) == {"X": 1}
+    assert papermill_parameters("lab", False) == []
+
+
+# --------------------------------------------------------------------------- real-models section
+
+def _notebook(path: Path, params: str) -> Path:
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# t"},
+                    {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": params,
+                     "outputs": [], "execution_count": None}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path.write_text(json.dumps(nb))
+    return path
+
+
+@pytest.fixture
+def course(tmp_path):
+    """Four tiny notebooks (01, 04, 05, 06), a source data dir with a dataset, a cache and a hash, fake weights."""
+    nb_dir = tmp_path / "notebooks"
+    nb_dir.mkdir()
+    _notebook(nb_dir / "01_basics.ipynb", "PROFILE = None\n")
+    _notebook(nb_dir / "04_vgg.ipynb", "PROFILE = None\nBACKBONE = 'vgg16'\n")
+    _notebook(nb_dir / "05_ft.ipynb", "PROFILE = None\nBACKBONE = 'vgg16'\n")
+    _notebook(nb_dir / "06_faces.ipynb", "PROFILE = None\nUSE_DEEPFACE = None\nTIMING_ONLY = False\n")
+    source = tmp_path / "data"
+    (source / "att_faces").mkdir(parents=True)
+    (source / "att_faces" / "s1.pgm").write_bytes(b"P5")
+    (source / "cache" / "features").mkdir(parents=True)
+    (source / "cache" / "features" / "old.npy").write_bytes(b"stale")
+    (source / ".hashes").mkdir()
+    (source / ".hashes" / "squeezenet_weights.sha256").write_text("abc\n")
+    (source / ".hashes" / "deepface_emotion.sha256").write_text("real-file-hash\n")
+    store = tmp_path / "store"
+    store.mkdir()
+    files = {}
+    for entry, name in bench.real_models.DEEPFACE_FILES.items():
+        files[entry] = store / name
+        files[entry].write_bytes(b"random weights")
+    return {"nb_dir": nb_dir, "source": source, "dest": tmp_path / "bench-data", "files": files,
+            "out": tmp_path / "executed"}
+
+
+def _fake_executor(course, calls, substitute_in_06=False, fail=()):
+    from helpers.execute import Execution
+
+    def fake(path, profile, out_dir, inject=True, timeout=None, env=None, parameters=None):
+        calls.append({"nb": path.stem, "profile": profile, "env": env, "parameters": parameters})
+        data = Path(env["TLBOOK_DATA_DIR"])
+        # what the notebooks see: the datasets, DeepFace's files, and no caches of the source
+        assert (data / "att_faces" / "s1.pgm").is_file() and not (data / "cache" / "features" / "old.npy").exists()
+        if path.stem.startswith("04"):
+            (data / "cache" / "features").mkdir(parents=True, exist_ok=True)
+            (data / "cache" / "features" / "vgg16-random_112_train_map.npy").write_bytes(b"maps")
+        if path.stem.startswith("06"):
+            w = data / "deepface" / ".deepface" / "weights"
+            assert (w / "vgg_face_weights.h5").read_bytes() == b"random weights"
+            assert not (data / ".hashes" / "deepface_emotion.sha256").exists()  # the real file's hash is not ours
+        executed = course["out"] / f"{path.stem}.ipynb"
+        executed.parent.mkdir(parents=True, exist_ok=True)
+        executed.write_text(json.dumps({"cells": [
+            {"cell_type": "code", "execution_count": 3, "source": "features = cached_features(base)",
+             "metadata": {"papermill": {"duration": 150.0}}},
+            {"cell_type": "code", "execution_count": 7, "source": "model.fit(x)",
+             "metadata": {"papermill": {"duration": 40.0}}}]}))
+        nb = path.stem[:2]
+        subs = ("FER-2013 mini-Xception for DeepFace emotion" if (nb == "06" and substitute_in_06)
+                else "VGG16 (ImageNet) (random weights, TIMING ONLY) for VGG16 (ImageNet)")
+        wall = {"04": 250.0, "05": 450.0, "06": 200.0}[nb]
+        return Execution(path.stem, profile, wall, 4000.0, nb not in fail, str(executed),
+                         "Traceback\nValueError: boom" if nb in fail else "", {f"nb{nb}_substitutes": subs})
+
+    return fake
+
+
+def _run_real_models(course, calls, **kw):
+    return bench.real_models.bench_real_models(
+        course["source"], 60, root=course["nb_dir"], dest=course["dest"], execute=_fake_executor(course, calls, **kw),
+        weights=lambda: (course["files"], {"deepface": "0.0.103", "reused": False, "how": "test"}))
+
+
+def test_real_models_section_rows_with_a_fake_executor(course):
+    calls: list[dict] = []
+    real = _run_real_models(course, calls)
+    assert [c["nb"] for c in calls] == ["04_vgg", "05_ft", "06_faces"]  # 04 before 05, which reuses its maps
+    assert all(c["profile"] == "lab" for c in calls)
+    assert calls[0]["parameters"] == {"BACKBONE": "vgg16-random"} == calls[1]["parameters"]
+    assert calls[2]["parameters"] == {"USE_DEEPFACE": True, "TIMING_ONLY": True}  # the notebook defines it
+    env = calls[0]["env"]
+    assert env["TLBOOK_DATA_DIR"] == str(course["dest"]) and env["DEEPFACE_HOME"] == str(course["dest"] / "deepface")
+    entries = {e["notebook"]: e for e in real["entries"]}
+    assert all(e["timing_only"] and e["label"] == "timing only (random weights)" for e in entries.values())
+    assert entries["04_vgg"]["cache_found"] == {} and entries["04_vgg"]["cache_added"] == {
+        "features": {"files": 1, "mb": 0.0}}
+    assert entries["05_ft"]["cache_found"] == {"features": {"files": 1, "mb": 0.0}}  # 04's maps, reused
+    assert entries["05_ft"]["cache_added"] == {}
+    assert entries["05_ft"]["cache"].startswith("runs after 04")
+    assert entries["06_faces"]["slow_cells"][0] == {"index": 3, "seconds": 150.0,
+                                                     "first_line": "features = cached_features(base)"}
+    assert not any(e["used_substitute"] for e in entries.values())
+    assert real["course_notebooks"] == ["01_basics", "04_vgg", "05_ft", "06_faces"]
+    # the source data dir is untouched: its cache is still there and nothing new was written
+    assert sorted(p.name for p in course["source"].iterdir()) == [".hashes", "att_faces", "cache"]
+    assert (course["dest"] / ".hashes" / "squeezenet_weights.sha256").read_text() == "abc\n"
+
+    report = {"schema": bench.SCHEMA, "started": "2026-12-01T10:00:00+0000", "finished": "x", "settings": {},
+              "sections": ["machine", "real-models"], "machine": {"load_note": ""}, "real_models": real,
+              "notebooks": {"lab": [{"notebook": "01_basics", "ok": True, "source": "validation report 2026-11-26",
+                                     "wall_s": s(100), "peak_rss_mb": s(1000)}]}}
+    bench.finish(report)
+    assert bench.validate_report(report) == []
+    course_total = real["course"]
+    assert course_total["value"] == 1000.0 and course_total["missing"] == [] and course_total["failed"] == []
+    targets = {t["target"]: t for t in report["targets"]}
+    t04 = targets["lab, real models, timing only (random weights): 04_vgg"]
+    assert t04["met"] is True and t04["rule"] == "<= 300 s" and t04["cause"] == ""
+    t05 = targets["lab, real models, timing only (random weights): 05_ft"]
+    assert t05["met"] is False and t05["value"] == 450.0 and "In [3] 150 s" in t05["cause"]
+    whole = targets["lab with the real models: the whole course (04-06 timing only + other chapters' lab)"]
+    assert whole["met"] is True and whole["value"] == 1000.0 and whole["rule"] == "<= 2400 s"
+    md = bench.render_markdown(report)
+    assert "### Lab with the real models (timing only, random weights)" in md
+    assert ("| 04_vgg | timing only (random weights) | VGG16 (random weights) at 112 px | `BACKBONE='vgg16-random'` "
+            "| 250 | 4000 | 300 | met |") in md
+    assert "| 05_ft | timing only (random weights) |" in md and "| 420 | **missed** | runs after 04" in md
+    assert "`USE_DEEPFACE=True`, `TIMING_ONLY=True`" in md
+    assert "| **whole lab course with the real models** |" in md and "| 1000 |  | 2400 | met |" in md
+    assert "01 100 s + 04 250 s + 05 450 s + 06 200 s = 1000 s" in md
+    assert "by each run: 04 `features` 1 files (0 MB); 05 nothing; 06 nothing." in md
+
+
+def test_cache_summary_by_folder():
+    summary = bench.real_models.cache_summary({"features/a.npy": 2**20, "features/a.paths.txt": 2**19,
+                                               "faces/fz/x.npy": 10, "top.npy": 1})
+    assert summary == {".": {"files": 1, "mb": 0.0}, "faces/fz": {"files": 1, "mb": 0.0},
+                       "features": {"files": 2, "mb": 1.5}}
+
+
+def test_real_models_a_substitute_or_a_failure_does_not_count(course):
+    calls: list[dict] = []
+    real = _run_real_models(course, calls, substitute_in_06=True, fail=("04",))
+    entries = {e["notebook"]: e for e in real["entries"]}
+    assert entries["06_faces"]["used_substitute"] and not entries["04_vgg"]["ok"]
+    targets = {t["target"]: t for t in bench.real_models.targets(real, bench.BUDGETS)}
+    t06 = targets["lab, real models, timing only (random weights): 06_faces"]
+    assert t06["met"] is False and "an offline substitute ran" in t06["cause"]
+    t04 = targets["lab, real models, timing only (random weights): 04_vgg"]
+    assert t04["met"] is False and t04["cause"] == "the notebook failed: ValueError: boom"
+    # without any lab time for chapter 01 the whole course is not measured, and says what is missing
+    real["course"] = bench.real_models.course_total(real, None, None)
+    whole = bench.real_models.targets(real, bench.BUDGETS)[-1]
+    assert whole["met"] is None and whole["cause"] == "not measured: no lab time for 01_basics"
+    # a fresh validation report fills in the other chapters
+    total = bench.real_models.course_total(real, None, {"started": "T1", "notebooks": [
+        {"notebook": "01_basics", "ok": True, "wall_s": 99.0}]})
+    assert total["missing"] == [] and total["value"] == 999.0 and sorted(total["failed"]) == ["04_vgg", "06_faces"]
+    assert total["parts"][0] == {"notebook": "01_basics", "wall_s": 99.0, "source": "lab (validation report T1)"}
+
+
+def test_real_models_parameters_only_where_the_notebook_has_them(course):
+    rm = bench.real_models
+    assert rm.parameter_names(course["nb_dir"] / "06_faces.ipynb") == {"PROFILE", "USE_DEEPFACE", "TIMING_ONLY"}
+    _notebook(course["nb_dir"] / "06_faces.ipynb", "PROFILE = None\nUSE_DEEPFACE = None\n")
+    assert rm.chapter_parameters("06", course["nb_dir"] / "06_faces.ipynb") == {"USE_DEEPFACE": True}
+    assert rm.parameter_names(course["nb_dir"] / "missing.ipynb") == set()
+    assert rm.used_substitute("04", "SqueezeNet v1.1 (ImageNet) for VGG16 (ImageNet)")
+    assert not rm.used_substitute("06", "none") and not rm.used_substitute("06", None)
+
+
+def test_make_data_dir_refuses_to_live_inside_the_data_dir(course):
+    with pytest.raises(ValueError, match="outside the data dir"):
+        bench.real_models.make_data_dir(course["source"], course["source"] / "bench")
+    with pytest.raises(ValueError, match="outside the data dir"):
+        bench.real_models.make_data_dir(course["source"], course["source"])
+    dest = bench.real_models.make_data_dir(course["source"], course["dest"])
+    (dest / "cache").mkdir()
+    (dest / "cache" / "warm.npy").write_bytes(b"1")
+    again = bench.real_models.make_data_dir(course["source"], course["dest"])  # fresh: caches start cold
+    assert not (again / "cache").exists() and (again / "att_faces").is_symlink()
+    assert (course["source"] / "att_faces" / "s1.pgm").is_file()  # removing the links left the targets
+
+
+def test_parse_args_sections_include_real_models():
+    args = bench.parse_args(["--sections", "machine,real-models", "--merge", "--fresh-data"])
+    assert args.sections == ["machine", "real-models"] and args.merge and args.fresh_data
+    assert "real-models" in bench.parse_args([]).sections
+    assert bench.parse_args([]).runtimes == bench.RUNTIMES_PATH
+
+
+def test_merge_previous_keeps_what_this_run_did_not_measure():
+    previous = sample_report()
+    previous["real_models"] = {"data_dir": "d", "course_notebooks": [], "entries": [
+        {"notebook": "04_vgg", "ok": True, "source": "executed", "timing_only": True, "parameters": {},
+         "used_substitute": False, "wall_s": s(250), "peak_rss_mb": s(4000)}]}
+    report = {"schema": bench.SCHEMA, "started": "2026-12-01T10:00:00+0000", "finished": "y", "settings": {},
+              "sections": ["machine", "notebooks"], "errors": {}, "machine": {"load_note": ""},
+              "notebooks": {"smoke": [{"notebook": "01_basics", "ok": True, "source": "executed",
+                                       "wall_s": s(19), "peak_rss_mb": s(700)}]}}
+    bench.merge_previous(report, previous)
+    assert report["notebooks"]["smoke"][0]["wall_s"]["median"] == 19  # measured now: kept as is
+    assert report["notebooks"]["lab"][0]["source"] == "benchmark 2026-11-26T06:00:00+0000"
+    assert report["real_models"]["entries"][0]["source"] == "benchmark 2026-11-26T06:00:00+0000"
+    assert report["pipeline"] == previous["pipeline"] and report["head"] == previous["head"]
+    assert set(report["carried"]) == {"pipeline", "head", "inference", "real_models", "notebooks.lab"}
+    assert report["carried"]["pipeline"]["loadavg"] == "0.10 0.10 0.10 / 1.00 0.50 0.20"
+    bench.finish(report)
+    assert bench.validate_report(report) == []
+    md = bench.render_markdown(report)
+    assert "Kept from the previous benchmark report (`--merge`" in md
+    assert "lab: benchmark 2026-11-26T06:00:00+0000" in md
+
+
+# --------------------------------------------------------------------------- runtimes.json and runtime_text
+
+def runtimes_report() -> dict:
+    report = sample_report()
+    report["started"] = "2026-12-01T10:00:00+0000"
+    report["notebooks"]["smoke"].append({"notebook": "04_vgg", "ok": True, "source": "executed",
+                                         "wall_s": s(23.1, 24, 22), "peak_rss_mb": s(1400)})
+    report["notebooks"]["lab"].append({"notebook": "04_vgg", "ok": True, "source": "validation report 2026-11-26T06:18",
+                                       "wall_s": s(93.1), "peak_rss_mb": s(3000)})
+    report["real_models"] = {"entries": [
+        {"notebook": "04_vgg", "ok": True, "source": "executed", "timing_only": True, "used_substitute": False,
+         "wall_s": s(276), "peak_rss_mb": s(5000)},
+        {"notebook": "06_faces", "ok": False, "source": "executed", "timing_only": True, "used_substitute": False,
+         "wall_s": s(10), "peak_rss_mb": s(900)}]}
+    return report
+
+
+def test_runtimes_json_from_a_report():
+    from benchmarks import runtimes
+
+    data = runtimes.build_runtimes(runtimes_report())
+    assert runtimes.validate_runtimes(data) == []
+    assert data["date"] == "2026-12-01" and data["machine"]["cores"] == 2
+    ch = data["chapters"]
+    assert sorted(ch) == ["01", "04", "05", "06", "07"]
+    assert ch["04"]["smoke_s"] == 23.1 and ch["04"]["lab_real_s"] == 276 and ch["04"]["lab_substitute_s"] == 93.1
+    assert ch["04"]["real"] == "VGG16" and ch["04"]["lab_real_timing_only"] is True
+    assert ch["04"]["dates"] == {"smoke_s": "2026-12-01", "lab_real_s": "2026-12-01", "lab_substitute_s": "2026-11-26"}
+    assert ch["01"] == {"notebook": "01_basics", "smoke_s": 21, "lab_real_s": 250, "lab_substitute_s": None,
+                        "dates": {"smoke_s": "2026-12-01", "lab_real_s": "2026-12-01"}, "contended_fields": [],
+                        "contended": False}
+    assert ch["05"]["lab_substitute_s"] == 330 and ch["05"]["lab_real_s"] is None  # no real-models run
+    assert ch["06"]["lab_real_s"] is None  # a failed run gives no figure
+    assert json.loads(json.dumps(data)) == data
+
+
+def test_runtimes_keep_previous_figures_and_flag_contention():
+    from benchmarks import runtimes
+
+    previous = runtimes.build_runtimes(runtimes_report())
+    previous["chapters"]["06"]["lab_real_s"] = 240.0
+    previous["chapters"]["06"]["dates"]["lab_real_s"] = "2026-11-30"
+    report = {"started": "2026-12-02T08:00:00+0000", "machine": {"usable_cores": 2, "load_note": "contended"},
+              "notebooks": {"smoke": [{"notebook": "06_faces", "ok": True, "source": "executed", "wall_s": s(20)}]}}
+    data = runtimes.build_runtimes(report, previous)
+    ch = data["chapters"]["06"]
+    assert ch["lab_real_s"] == 240.0 and ch["dates"]["lab_real_s"] == "2026-11-30"  # kept
+    assert ch["smoke_s"] == 20 and ch["dates"]["smoke_s"] == "2026-12-02" and ch["contended_fields"] == ["smoke_s"]
+    assert data["chapters"]["04"]["lab_real_s"] == 276 and data["date"] == "2026-12-02"
+
+
+def test_write_runtimes(tmp_path):
+    from benchmarks import runtimes
+
+    path = runtimes.write_runtimes(runtimes_report(), tmp_path / "runtimes.json")
+    data = json.loads(path.read_text())
+    assert data["schema"] == runtimes.SCHEMA and data["chapters"]["04"]["lab_real_s"] == 276
+    assert path.read_text().endswith("}\n")
+
+
+def test_runtime_text_formatting():
+    from benchmarks import runtimes
+    from helpers.runtimes import NOT_MEASURED, format_seconds, runtime_text
+
+    assert [format_seconds(x) for x in (23.1, 59.4, 60, 93.1, 276)] == ["23 s", "59 s", "1.0 min", "1.6 min",
+                                                                       "4.6 min"]
+    data = runtimes.build_runtimes(runtimes_report())
+    assert runtime_text("04", data) == ("smoke 23 s; lab 4.6 min with VGG16 / 1.6 min with the offline substitute "
+                                        "(measured on 2 CPU cores, 2026-11-26 and 2026-12-01)")
+    assert runtime_text(1, data) == "smoke 21 s; lab 4.2 min (measured on 2 CPU cores, 2026-12-01)"
+    assert runtime_text("05", data) == ("lab 5.5 min with the offline substitute "
+                                        "(measured on 2 CPU cores, 2026-12-01)")
+    data["chapters"]["01"]["contended"] = True
+    assert runtime_text("01", data).endswith("(measured on 2 shared CPU cores, 2026-12-01)")
+    data["chapters"]["06"].update(smoke_s=None, lab_real_s=None, lab_substitute_s=None)
+    assert runtime_text("06", data) == NOT_MEASURED == "not measured yet"
+    assert runtime_text("03", data) == NOT_MEASURED  # no such chapter
+    assert runtime_text("04", {}) == NOT_MEASURED and runtime_text("xx", data) == NOT_MEASURED
+
+
+def test_runtime_text_reads_the_packaged_file(monkeypatch):
+    from helpers import runtimes
+
+    data = runtimes.load_runtimes()
+    assert isinstance(data, dict)
+    text = runtimes.runtime_text("04")
+    assert text == runtimes.NOT_MEASURED or text.startswith("smoke ")
+    monkeypatch.setattr(runtimes, "RUNTIMES_FILE", "no-such-file.json")
+    assert runtimes.load_runtimes() == {} and runtimes.runtime_text("04") == "not measured yet"
+
+
+def test_packaged_runtimes_file_is_valid():
+    from benchmarks import runtimes
+
+    path = ROOT / "helpers" / "runtimes.json"
+    if not path.is_file():
+        pytest.skip("helpers/runtimes.json not written yet (make bench)")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert runtimes.validate_runtimes(data) == []
+    assert sorted(data["chapters"]) == [p.stem[:2] for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+
+
+def test_title_cells_glue_the_measured_run_time():
+    """Every chapter's title cell glues ``nbNN_runtime`` and keeps the full profile's (estimated) time."""
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        lines = [ln for ln in "".join(nb["cells"][0]["source"]).splitlines() if ln.startswith("**Run time**")]
+        assert len(lines) == 1, path.name
+        assert lines[0].startswith(f"**Run time** {{glue:text}}`nb{path.stem[:2]}_runtime`; full: "), lines[0]
+        assert "estimate" in lines[0] and lines[0].endswith("."), lines[0]
+
+
+def test_a_kept_section_gets_no_contention_note_of_this_run():
+    report = sample_report()
+    report["machine"]["load_note"] = "measured under contention: load 4.3"
+    report["carried"] = {"head": {"from": "earlier", "loadavg": "0.1"}, "notebooks.lab": {"from": "earlier"}}
+    targets = {t["target"]: t for t in bench.evaluate_targets(report)}
+    assert "contention" not in targets["cached-features head / frozen base in the model, s/epoch"]["cause"]
+    assert "contention" not in targets["lab: 05_finetune"]["cause"]
+    assert "contention" in targets[LAYERS]["cause"]  # measured in this run
+
+
+def test_merge_keeps_the_origin_of_what_the_previous_report_kept():
+    previous = sample_report()
+    previous["carried"] = {"pipeline": {"from": "2026-11-01", "loadavg": "0.0"}}
+    report = {"started": "now", "machine": {}, "notebooks": {}}
+    bench.merge_previous(report, previous)
+    assert report["carried"]["pipeline"] == {"from": "2026-11-01", "loadavg": "0.0"}
+    assert report["carried"]["head"]["from"] == previous["started"]

@@ -13,7 +13,7 @@ from pathlib import Path
 __all__ = ["key", "chapter_of", "STANDARD", "KEY_PATTERN"]
 
 KEY_PATTERN = re.compile(r"^nb(\d\d)_[a-z0-9_]+$")
-STANDARD = ("profile", "data", "fallback", "substitutes", "model_keys")
+STANDARD = ("profile", "data", "fallback", "substitutes", "model_keys", "runtime")
 """What every chapter start glues (see :func:`helpers.run.start_run`)."""
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import config, glue_keys
+from helpers.runtimes import runtime_text
 
 SYNTHETIC = "synthetic stand-in"
 FULL = "full set"
@@ -170,6 +171,7 @@ def start_run(
     run.glue("data", "; ".join(f"{k}: {v}" for k, v in run.data.items()) or "none")
     run.glue("fallback", run.fallback)
     run.glue("model_keys", {m.role: m.key + ("-random" if m.random_weights else "") for m in run.models if m.key})
+    run.glue("runtime", runtime_text(run.nb))  # the title cell's run-time line, from the benchmark report
     run.glue("substitutes", "; ".join(f"{m.used} for {m.requested}" for m in run.models
                                       if m.substituted) or "none")
     return run

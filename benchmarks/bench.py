@@ -3,7 +3,7 @@
 Sections (choose with ``--sections``):
 
 - ``notebooks``: each notebook's wall time and peak memory in ``smoke`` and
-  ``lab``, executed with papermill through :func:`helpers.execute.execute`;
+  ``lab``, executed with papermill through :func:`tools.execute.execute`;
 - ``pipeline``: images/s of the three input pipelines notebook 04 reports,
   all built by ``helpers.vision``: ``ImageDataGenerator``, and
   ``image_dataset_from_directory`` + ``tf.data`` cache/prefetch with the
@@ -522,7 +522,7 @@ def bench_notebooks(profiles: Sequence[str], repeats: dict[str, int], only: list
     ``data_dir``: run the notebooks against this data directory (the bench's
     fresh copy, see ``--fresh-data``) instead of ``TLBOOK_DATA_DIR``.
     """
-    from helpers.execute import NOTEBOOKS, execute, notebook_paths
+    from tools.execute import NOTEBOOKS, execute, notebook_paths
 
     extra = {"env": {"TLBOOK_DATA_DIR": str(data_dir), "KERAS_HOME": str(Path(data_dir) / "keras"),
                      "DEEPFACE_HOME": str(Path(data_dir) / "deepface")}} if data_dir else {}
@@ -1035,7 +1035,7 @@ def finish(report: dict, validation: dict | None = None) -> dict:
     if real:
         lab = (report.get("notebooks") or {}).get("lab")
         if not lab and validation is None:
-            from helpers.execute import NOTEBOOKS, notebook_paths
+            from tools.execute import NOTEBOOKS, notebook_paths
 
             validation = fresh_validation(notebooks=notebook_paths(NOTEBOOKS))
         real["course"] = real_models.course_total(real, lab, validation)

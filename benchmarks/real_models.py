@@ -279,14 +279,14 @@ def bench_real_models(source: Path, timeout: float, root: Path | None = None, de
 
     ``source``: the real data directory (``TLBOOK_DATA_DIR``); ``root``: the
     notebooks folder; ``dest``: the bench-owned data directory (recreated);
-    ``execute`` and ``weights`` default to :func:`helpers.execute.execute` and
+    ``execute`` and ``weights`` default to :func:`tools.execute.execute` and
     :func:`deepface_random_weights` (tests pass fakes).
     """
-    from helpers.execute import NOTEBOOKS, notebook_paths
     from helpers.glue_keys import key as glue_key
+    from tools.execute import NOTEBOOKS, notebook_paths
 
     if execute is None:
-        from helpers.execute import execute
+        from tools.execute import execute
     all_paths = notebook_paths(root or NOTEBOOKS)
     paths = [p for p in all_paths if p.stem[:2] in REAL_MODELS and (not only or any(p.stem.startswith(o)
                                                                                       for o in only))]

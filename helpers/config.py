@@ -11,6 +11,12 @@ import os
 import random
 from pathlib import Path
 
+__all__ = [
+    "PROFILES", "DEFAULT_PROFILE", "PROFILE_ENV", "DATA_DIR_ENV", "APP_NAME", "ProfileError",
+    "DataDirError", "resolve_profile", "data_dir", "point_model_homes", "quiet_tensorflow",
+    "import_tensorflow_quietly", "set_seed",
+]
+
 PROFILES: tuple[str, ...] = ("smoke", "lab", "full")
 DEFAULT_PROFILE = "lab"
 PROFILE_ENV = "TLBOOK_PROFILE"

@@ -20,6 +20,13 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
+__all__ = [
+    "DatasetError", "DatasetMissingError", "DatasetChecksumError", "CorruptArchiveError",
+    "UnsafeArchiveError", "archive_members", "MAX_EXTRACTED_BYTES", "MAX_RATIO", "RATIO_FROM_BYTES",
+    "check_extraction_size", "safe_extract", "install_extracted", "install_file", "file_hash",
+    "download",
+]
+
 
 class DatasetError(RuntimeError):
     """Base class of the data errors the course raises."""

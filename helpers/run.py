@@ -18,6 +18,10 @@ from typing import Any
 from helpers import config, glue_keys
 from helpers.runtimes import runtime_text
 
+__all__ = [
+    "SYNTHETIC", "FULL", "SAMPLE", "ModelChoice", "Run", "banner", "to_python", "start_run",
+]
+
 SYNTHETIC = "synthetic stand-in"
 FULL = "full set"
 SAMPLE = "sample"

@@ -13,6 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = [
+    "POSITIVE", "NEGATIVE", "FILLER", "images", "reviews", "faces", "cats_dogs_folder",
+]
+
 POSITIVE = ["great", "excellent", "wonderful", "loved", "best", "brilliant", "enjoyed",
             "perfect", "amazing", "superb", "fun", "beautiful"]
 NEGATIVE = ["bad", "awful", "boring", "worst", "terrible", "waste", "poor", "dull",

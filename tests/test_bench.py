@@ -164,7 +164,7 @@ def test_bench_notebooks_executes_what_the_report_lacks(tmp_path, monkeypatch):
     report.write_text(json.dumps({"profile": "lab", "started": "T0", "notebooks": [
         {"notebook": "01_a", "ok": True, "wall_s": 120.0, "peak_rss_mb": 900.0}]}))
     monkeypatch.setattr(bench, "VALIDATION_REPORT", report)
-    from helpers.execute import Execution
+    from tools.execute import Execution
 
     ran = []
 
@@ -172,7 +172,7 @@ def test_bench_notebooks_executes_what_the_report_lacks(tmp_path, monkeypatch):
         ran.append((path.stem, profile, inject))
         return Execution(path.stem, profile, 42.0, 512.0, True, str(tmp_path / "none.ipynb"))
 
-    monkeypatch.setattr("helpers.execute.execute", fake_execute)
+    monkeypatch.setattr("tools.execute.execute", fake_execute)
     lab = bench.bench_notebooks(["lab"], {"lab": 2}, None, 60, reuse_validation=True, root=nb_dir)["lab"]
     assert ran == [("02_b", "lab", True), ("02_b", "lab", True)]
     assert [(e["notebook"], e["source"], e["wall_s"]["n"]) for e in lab] == [
@@ -426,7 +426,7 @@ def test_bench_notebooks_reuses_a_fresh_validation_report(tmp_path, monkeypatch)
     def no_execution(*args, **kwargs):
         raise AssertionError("a reused profile must not execute notebooks")
 
-    monkeypatch.setattr("helpers.execute.execute", no_execution)
+    monkeypatch.setattr("tools.execute.execute", no_execution)
     out = bench.bench_notebooks(["lab"], {"lab": 1}, None, 60, reuse_validation=True, root=nb_dir)
     lab = out["lab"]
     assert [e["notebook"] for e in lab] == ["01_a", "02_b"]
@@ -473,12 +473,12 @@ def test_budgets_schema_problems(tmp_path):
         budgets.load_budgets(path)
 
 
-# --------------------------------------------------------------------------- papermill parameters (helpers.execute)
+# --------------------------------------------------------------------------- papermill parameters (tools.execute)
 
 def test_papermill_parameters_arrive_typed():
     import yaml
 
-    from helpers.execute import papermill_parameters
+    from tools.execute import papermill_parameters
 
     args = papermill_parameters("lab", True, {"BACKBONE": "vgg16-random", "USE_DEEPFACE": True, "EPOCHS": None,
                                               "FT_LR": 1e-5, "NAME": "yes"})
@@ -527,7 +527,7 @@ def course(tmp_path):
 
 
 def _fake_executor(course, calls, substitute_in_06=False, fail=()):
-    from helpers.execute import Execution
+    from tools.execute import Execution
 
     def fake(path, profile, out_dir, inject=True, timeout=None, env=None, parameters=None):
         calls.append({"nb": path.stem, "profile": profile, "env": env, "parameters": parameters})
@@ -754,25 +754,6 @@ def test_write_runtimes(tmp_path):
     assert data["schema"] == runtimes.SCHEMA and data["chapters"]["04"]["lab_real_s"] == 276
     assert path.read_text().endswith("}\n")
 
-
-def test_runtime_text_formatting():
-    from benchmarks import runtimes
-    from helpers.runtimes import NOT_MEASURED, format_seconds, runtime_text
-
-    assert [format_seconds(x) for x in (23.1, 59.4, 60, 93.1, 276)] == ["23 s", "59 s", "1.0 min", "1.6 min",
-                                                                       "4.6 min"]
-    data = runtimes.build_runtimes(runtimes_report())
-    assert runtime_text("04", data) == ("smoke 23 s; lab 4.6 min with VGG16 / 1.6 min with the offline substitute "
-                                        "(measured on 2 CPU cores, 2026-11-26 and 2026-12-01)")
-    assert runtime_text(1, data) == "smoke 21 s; lab 4.2 min (measured on 2 CPU cores, 2026-12-01)"
-    assert runtime_text("05", data) == ("lab 5.5 min with the offline substitute "
-                                        "(measured on 2 CPU cores, 2026-12-01)")
-    data["chapters"]["01"]["contended"] = True
-    assert runtime_text("01", data).endswith("(measured on 2 shared CPU cores, 2026-12-01)")
-    data["chapters"]["06"].update(smoke_s=None, lab_real_s=None, lab_substitute_s=None)
-    assert runtime_text("06", data) == NOT_MEASURED == "not measured yet"
-    assert runtime_text("03", data) == NOT_MEASURED  # no such chapter
-    assert runtime_text("04", {}) == NOT_MEASURED and runtime_text("xx", data) == NOT_MEASURED
 
 
 def test_runtime_text_reads_the_packaged_file(monkeypatch):

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from helpers.callbacks import MinEpochsEarlyStopping
 from helpers.document_cnn import (
     KMaxPooling,
     build_document_model,
@@ -82,36 +81,3 @@ def test_saved_model_loads_back_and_predicts_the_same(tmp_path):
     assert isinstance(loaded.get_layer("word_kmax"), KMaxPooling)
     assert loaded.get_layer("sentence_kmax").k == 4
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6, atol=1e-6)
-
-
-class _FakeModel:
-    def __init__(self):
-        self.stop_training, self.epoch, self.restored = False, 0, None
-
-    def get_weights(self):
-        return [self.epoch]
-
-    def set_weights(self, w):
-        self.restored = w[0]
-
-
-def _simulate(losses, **kw):
-    cb, fake = MinEpochsEarlyStopping(**kw), _FakeModel()
-    cb.set_model(fake)
-    cb.on_train_begin()
-    ran = 0
-    for epoch, loss in enumerate(losses):
-        fake.epoch = epoch
-        cb.on_epoch_end(epoch, {"val_loss": loss})
-        ran += 1
-        if fake.stop_training:
-            break
-    cb.on_train_end()
-    return ran, fake.restored
-
-
-def test_min_epochs_early_stopping_keeps_best_epoch_overall():
-    # best at epoch 0 (a transferred model), but training must run at least 6 epochs
-    assert _simulate([0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1], min_epochs=6, patience=2) == (6, 0)
-    # a slow starter: improves late, stops `patience` epochs after its best
-    assert _simulate([0.7, 0.7, 0.69, 0.5, 0.4, 0.45, 0.46, 0.47, 0.3], min_epochs=2, patience=3) == (8, 4)

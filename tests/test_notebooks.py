@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from helpers import glue_keys
-
-from helpers.execute import execute, notebook_paths
-from helpers.validate import load_thresholds
+from tools.execute import execute, notebook_paths
+from tools.validate import load_thresholds
 
 NOTEBOOKS = notebook_paths()
 LIMIT_S = float(os.environ.get("TLBOOK_SMOKE_LIMIT_S", "60"))

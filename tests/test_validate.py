@@ -5,8 +5,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from helpers.execute import read_glue
-from helpers.validate import ThresholdsError, check, check_thresholds, load_thresholds, markdown
+from tools.execute import read_glue
+from tools.validate import ThresholdsError, check, check_thresholds, load_thresholds, markdown
 
 
 def test_check_min_max_and_missing() -> None:
@@ -60,7 +60,7 @@ def test_per_model_rules_follow_the_model_the_run_used() -> None:
 
 
 def test_validate_refuses_to_check_nothing(capsys) -> None:
-    from helpers.validate import main
+    from tools.validate import main
 
     assert main(["--only", "99"]) == 2
     assert "nothing was checked" in capsys.readouterr().err

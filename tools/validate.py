@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from helpers import glue_keys
-from helpers.execute import ROOT, cache_for_book, execute, notebook_paths
+from tools.execute import ROOT, cache_for_book, execute, notebook_paths
 
 THRESHOLDS = ROOT / "tests" / "thresholds.yml"
 REPORT_DIR = ROOT / "_build" / "validation"
@@ -151,7 +151,7 @@ def markdown(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the validation; see the module docstring."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.validate")
+    parser = argparse.ArgumentParser(prog="python -m tools.validate")
     parser.add_argument("--profile", default="lab")
     parser.add_argument("--only", nargs="*", help="notebook name prefixes, e.g. 02 07")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per notebook")

@@ -1,6 +1,6 @@
 """Execute notebooks with papermill, read their glued results, feed the book cache.
 
-Used by ``make validate`` (:mod:`helpers.validate`), the smoke tests and the
+Used by ``make validate`` (:mod:`tools.validate`), the smoke tests and the
 benchmarks, so that every notebook is executed the same way everywhere.
 """
 

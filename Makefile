@@ -57,8 +57,8 @@ data: $(STAMP) ## download every dataset and model of PROFILE into TLBOOK_DATA_D
 bench: $(STAMP) ## benchmarks: writes benchmarks/results/latest.json and latest.md
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
 
-lint: $(STAMP) ## ruff on helpers, tests and benchmarks
-	$(BIN)/ruff check helpers tests benchmarks
+lint: $(STAMP) ## ruff on helpers, tests, tools, benchmarks and the notebooks
+	$(BIN)/ruff check helpers tests tools benchmarks notebooks
 
 sync-url: $(STAMP) ## copy repository.url of _config.yml into the Colab cells, book/setup.md, README (CHECK=1: only check)
 	$(BIN)/python tools/sync_repository_url.py $(if $(CHECK),--check,)

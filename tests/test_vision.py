@@ -2,34 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from helpers import vision
-
-WEIGHTS_NAME = "squeezenet_weights_tf_dim_ordering_tf_kernels_notop.h5"
-
-
-def _weights_file() -> Path | None:
-    env = os.environ.get("TLBOOK_DATA_DIR")
-    if not env:
-        return None
-    path = Path(env) / "models" / WEIGHTS_NAME
-    return path if path.is_file() else None
-
-
-needs_weights = pytest.mark.skipif(_weights_file() is None,
-                                   reason=f"needs $TLBOOK_DATA_DIR/models/{WEIGHTS_NAME}")
-
-
-def _fixed_image(size: int = 227) -> np.ndarray:
-    yy, xx = np.mgrid[0:size, 0:size]
-    img = np.stack([xx / (size - 1) * 255, yy / (size - 1) * 255, (xx + yy) % 64 * 4], -1)
-    return img.astype("float32")[None]
-
 
 # --------------------------------------------------------------------------- pipelines and caches
 

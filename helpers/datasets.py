@@ -790,7 +790,7 @@ def load_amazon_sample(n_train: int | None, n_test: int | None, seed: int = 0, d
     if is_present("amazonreviews", data_dir) and _fasttext_file(own, "test") is not None:
         tr, ytr = load_amazon("train", data_dir, limit=n_train)
         te, yte = load_amazon("test", data_dir, limit=n_test)
-        return AmazonSample(tr, ytr, te, yte, f"Kaggle fastText files in {own} (first lines)")
+        return AmazonSample(tr, ytr, te, yte, f"Kaggle fastText files in the data dir's {own.name}/ (first lines)")
     test_file = fetch("amazon_polarity_test", data_dir, download_missing=download_missing)
     texts, labels = _parquet_reviews([test_file])
     rng = np.random.default_rng(seed)

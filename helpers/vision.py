@@ -116,26 +116,38 @@ def dataset_pipeline(directory: str | Path, image_size: tuple[int, int] = (224, 
                      batch_size: int = 20, augment: bool = True, shuffle: bool = True,
                      seed: int = 42, rescale: bool = True, cache: bool = True,
                      take_batches: int | None = None, augmentation: str = "affine"):
-    """The modern way: ``image_dataset_from_directory`` -> cache -> augment -> prefetch.
+    """The modern way: decode -> cache -> shuffle -> batch -> augment -> prefetch.
 
-    Decoded, resized images are cached (in memory) after the first full pass,
-    so later epochs skip JPEG decoding; augmentation runs in ``tf.data`` in
-    parallel; ``prefetch`` overlaps input with training. Labels are float 0/1.
-    ``take_batches`` keeps only the first batches (before the cache, so that
-    a pass over them completes the cache). ``augmentation="affine"`` applies
-    :func:`source_augment` (one resampling per image); ``"layers"`` the
-    Keras layers of :func:`augmentation_layers` (one resampling per layer).
+    ``image_dataset_from_directory`` reads the images one by one (the file
+    list in a seeded random order when ``shuffle``); the decoded, resized
+    images are cached in memory as ``uint8`` after the first pass, so later
+    epochs skip JPEG decoding. The cache holds single images, and the
+    shuffle, the batching and the augmentation come after it, so every epoch
+    sees new batches and new augmentations (caching batched data would
+    replay the first epoch's batches forever). ``prefetch`` overlaps input
+    with training. Labels are float 0/1. ``take_batches`` keeps only the
+    first ``take_batches * batch_size`` images (before the cache, so that a
+    pass over them completes the cache). ``augmentation="affine"`` applies
+    :func:`source_augment` (one resampling per image); ``"layers"`` the Keras
+    layers of :func:`augmentation_layers` (one resampling per layer).
     """
     import keras
     import tensorflow as tf
 
     ds = keras.utils.image_dataset_from_directory(
-        str(directory), image_size=tuple(image_size), batch_size=batch_size, label_mode="binary",
+        str(directory), image_size=tuple(image_size), batch_size=None, label_mode="binary",
         shuffle=shuffle, seed=seed, verbose=False)
     if take_batches is not None:
-        ds = ds.take(take_batches)
+        ds = ds.take(take_batches * batch_size)
+    # uint8 in the cache: a quarter of the memory of float32, and JPEG pixels are 8-bit anyway
+    ds = ds.map(lambda x, y: (tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8), y),
+                num_parallel_calls=tf.data.AUTOTUNE)
     if cache:
         ds = ds.cache()
+    if shuffle:
+        n = int(ds.cardinality())
+        ds = ds.shuffle(n if n > 0 else 1024, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
     if augment and augmentation == "layers":
         aug = augmentation_layers(seed)
         ds = ds.map(lambda x, y: (aug(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)

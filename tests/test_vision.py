@@ -26,6 +26,23 @@ def test_pipelines_yield_same_shapes(tiny_folder):
     assert float(np.min(xb)) >= 0.0 and float(np.max(xb)) <= 1.0
 
 
+def test_dataset_pipeline_reshuffles_every_epoch(tiny_folder):
+    """The cache holds single images, so epoch 2 has new batches of the same images (not a replay of epoch 1)."""
+    ds = vision.dataset_pipeline(tiny_folder / "train", (16, 16), batch_size=4, augment=False, seed=3)
+
+    def epoch():
+        xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in ds])
+        return np.concatenate(xs), np.concatenate(ys)
+
+    (x1, y1), (x2, y2) = epoch(), epoch()
+    assert x1.shape == x2.shape == (20, 16, 16, 3) and 0 < y1.sum() < 20 and y1.sum() == y2.sum()
+    assert not np.array_equal(x1, x2), "the second epoch replayed the first epoch's order"
+    key = lambda a: sorted(map(bytes, a.reshape(len(a), -1).round(4)))  # noqa: E731
+    assert key(x1) == key(x2), "both epochs must hold the same images"
+    taken = vision.dataset_pipeline(tiny_folder / "train", (16, 16), batch_size=4, augment=False, take_batches=2)
+    assert sum(int(x.shape[0]) for x, _ in taken) == 8
+
+
 def test_pipeline_throughput_rows(tiny_folder):
     rows = vision.pipeline_throughput(tiny_folder / "train", (32, 32), batch_size=4, n_images=8)
     assert [r["pipeline"] for r in rows] == ["ImageDataGenerator (source)", "tf.data + 5 Keras augmentation layers",

@@ -7,7 +7,9 @@
   as no face: every other error (a failed weight download, a missing package)
   propagates, and nothing of the failed batch is cached;
 * :func:`choose_featurizers`, which picks the real DeepFace models or their
-  offline substitutes through the one policy of :mod:`helpers.pretrained`.
+  offline substitutes through the one policy of :mod:`helpers.pretrained`;
+* :func:`fresh_start`, which lets one compiled classifier be refitted many times,
+  each fit from the same start and reproducible from its seed.
 
 DeepFace is imported lazily, inside the DeepFace featurizers only, because
 importing it sets ``TF_USE_LEGACY_KERAS=1``. Its weights live in the data
@@ -38,7 +40,7 @@ __all__ = [
     "squeezenet_features", "DEEPFACE_DIMS", "DEEPFACE_WEIGHTS", "DEEPFACE_RELEASES",
     "TIMING_ONLY_SUFFIX", "deepface_version", "deepface_home", "deepface_emotion", "deepface_embedding",
     "EMOTION_REAL", "EMOTION_SUBSTITUTE", "EMBEDDING_REAL", "EMBEDDING_SUBSTITUTE", "ROLES",
-    "choose_featurizers",
+    "choose_featurizers", "fresh_start",
 ]
 
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -661,3 +663,32 @@ def choose_featurizers(profile: str = "lab", use_deepface: bool | None = None, d
                    for role, real, sub in ROLES]
     emotion, embedding = (_build_featurizer(c, detect, data_dir, timing_only) for c in choices)
     return emotion, embedding, choices
+
+
+# --------------------------------------------------------------------------- refitting one model
+
+def fresh_start(model: Any) -> Callable[[int], None]:
+    """Snapshot a compiled Keras model; the returned ``restart(seed)`` puts every fit on the same start.
+
+    ``restart(seed)`` restores all of the model's variables (weights, and the
+    random-seed states of its dropout layers, which ``get_weights`` leaves out)
+    and the optimizer's (step count, moments), then seeds Python, NumPy and
+    TensorFlow with ``seed`` and gives each dropout layer a seed state derived
+    from it. Two fits after ``restart(s)`` on the same data give the same model;
+    re-using one compiled model spares Keras re-tracing its training step. The
+    optimizer must be built (``model.optimizer.build(model.trainable_variables)``).
+    """
+    import keras
+
+    variables = list(model.variables) + list(model.optimizer.variables)
+    snapshot = [v.numpy() for v in variables]
+    seed_states = [v for v in model.variables if v.path.split("/")[-1] == "seed_generator_state"]
+
+    def restart(seed: int) -> None:
+        for v, value in zip(variables, snapshot, strict=True):
+            v.assign(value)
+        keras.utils.set_random_seed(int(seed))
+        for k, v in enumerate(seed_states):
+            v.assign(np.array([int(seed) + k, 0], dtype=v.dtype))
+
+    return restart

@@ -4,7 +4,10 @@
   :func:`regime`, which maps a photo date to ``raising``/``holding``/``cutting``,
   and :func:`label`, the source's label (1 raising, 0 holding);
 * :func:`read_photo_table` for a learner's own photos (a folder plus a CSV with
-  ``file,date`` and optional ``source,event``), reporting every skipped row by line.
+  ``file,date`` and optional ``source,event``), reporting every skipped row by line;
+* the time confound's tools: :func:`synthetic_event_dates` (a calendar for a
+  stand-in without dates), :func:`placebo_boundary` (a fake regime change inside
+  one regime) and :func:`forward_time_split` (train before a date, a gap, test after).
 
 The face featurizers are in :mod:`helpers.faces`.
 """
@@ -16,9 +19,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
-__all__ = ["CALENDAR_FILE", "REGIMES", "LABELS", "DATE_FORMATS", "CalendarError", "Decision", "load_calendar",
-           "parse_date", "regime", "label", "Photo", "PhotoTable", "read_photo_table"]
+import numpy as np
+
+__all__ = ["CALENDAR_FILE", "REGIMES", "LABELS", "DATE_FORMATS", "SOURCE_PERIOD", "CalendarError", "Decision",
+           "load_calendar", "parse_date", "regime", "label", "Photo", "PhotoTable", "read_photo_table",
+           "synthetic_event_dates", "Placebo", "placebo_boundary", "ForwardSplit", "forward_time_split"]
 
 CALENDAR_FILE = Path(__file__).with_name("bok_base_rate_decisions.csv")
 REGIMES: dict[str, str] = {"raise": "raising", "hold": "holding", "cut": "cutting"}
@@ -26,6 +33,8 @@ LABELS: dict[str, int] = {"raising": 1, "holding": 0}
 """The source's label: 1 while the bank was raising its rate, 0 while holding."""
 
 DATE_FORMATS: tuple[str, ...] = ("%Y-%m-%d", "%Y.%m.%d", "%Y/%m/%d", "%Y%m%d")
+SOURCE_PERIOD: tuple[date, date] = (date(2022, 4, 22), date(2024, 4, 16))
+"""The first and the last photo date of the source study (COURSE.md)."""
 
 
 class CalendarError(ValueError):
@@ -199,3 +208,108 @@ def read_photo_table(folder: str | Path, csv_path: str | Path | None = None) -> 
     if not table.photos:
         raise ValueError(f"{csv_path}: no usable photo ({len(table.problems)} rows skipped).\n{table.report()}")
     return table
+
+
+# --------------------------------------------------------------------------- the time confound
+
+def synthetic_event_dates(groups: np.ndarray, y: np.ndarray, seed: int = 0,
+                          period: tuple[date, date] = SOURCE_PERIOD) -> np.ndarray:
+    """One made-up press-event date per group, in the regime its label names (``datetime64[D]`` per photo).
+
+    For a stand-in without dates (the ORL faces): a label-1 group gets a distinct
+    day of the raising regime inside ``period``, a label-0 group a distinct day of
+    the holding regime, so the label becomes a step function of the date as in the
+    source. Each group must carry one label (as in :func:`helpers.evaluation.grouped_splits`).
+    """
+    groups, y = np.asarray(groups), np.asarray(y)
+    uniq = np.unique(groups)
+    glabel = []
+    for g in uniq:
+        labels = np.unique(y[groups == g])
+        if len(labels) != 1:
+            raise ValueError(f"group {g!r} has more than one label: {labels.tolist()}")
+        glabel.append(int(labels[0]))
+    days = np.arange(np.datetime64(period[0], "D"), np.datetime64(period[1], "D") + 1)
+    names = np.array([regime(d.item()) for d in days])
+    rng = np.random.default_rng(seed)
+    group_date: dict[object, np.datetime64] = {}
+    for value, name in ((1, "raising"), (0, "holding")):
+        members = [g for g, lab in zip(uniq, glabel, strict=True) if lab == value]
+        pool = days[names == name]
+        if len(members) > len(pool):
+            raise ValueError(f"{len(members)} groups with label {value} but only {len(pool)} {name} days in {period}")
+        picked = np.sort(rng.choice(pool, size=len(members), replace=False))
+        for g, d in zip(rng.permutation(np.array(members, dtype=object)), picked, strict=True):
+            group_date[g] = d
+    return np.array([group_date[g] for g in groups], dtype="datetime64[D]")
+
+
+class Placebo(NamedTuple):
+    """A fake regime boundary: which photos it uses, their fake label, and the boundary date."""
+
+    index: np.ndarray  # positions (in the arrays given) of the photos of the one regime
+    label: np.ndarray  # 0 before the boundary, 1 on or after it
+    boundary: np.datetime64
+
+
+def placebo_boundary(dates: np.ndarray, y: np.ndarray, within: int = 0) -> Placebo:
+    """Split the photos of one regime (label ``within``) at the median of their dates.
+
+    Nothing changed at that date (the bank held its rate throughout), so a
+    pipeline that "predicts" before/after as well as it predicts the real label
+    is reading the date (season, clothing, agency, event), not the decision.
+    The boundary is the median *event day* (distinct dates), so no day is split;
+    photos on the boundary day count as "after".
+    """
+    dates, y = np.asarray(dates, dtype="datetime64[D]"), np.asarray(y)
+    index = np.flatnonzero(y == within)
+    days = np.unique(dates[index])
+    if len(days) < 2:
+        raise ValueError(f"the photos with label {within} span {len(days)} distinct date(s); "
+                         "a placebo boundary needs at least two")
+    boundary = days[len(days) // 2]
+    return Placebo(index, (dates[index] >= boundary).astype(int), boundary)
+
+
+class ForwardSplit(NamedTuple):
+    """Train before ``cutoff``, nothing in the gap, test from ``test_from`` on."""
+
+    train: np.ndarray
+    test: np.ndarray
+    cutoff: np.datetime64
+    test_from: np.datetime64
+    dropped: int  # photos inside the gap
+
+
+def forward_time_split(dates: np.ndarray, y: np.ndarray, cutoff: str | date | np.datetime64 | None = None,
+                       gap_days: int = 28, train_share: float = 0.7) -> ForwardSplit:
+    """A blocked, forward split: train on photos before ``cutoff``, drop a gap, test after it.
+
+    Every test photo is at least ``gap_days`` later than every training photo
+    (photos of one event or week stay apart). ``cutoff=None`` puts it at the
+    ``train_share`` quantile of the distinct dates. Raises ``ValueError`` naming
+    the class and the side when a class has no photo on one side: with a label
+    that is a step function of the date (raising, then holding) that happens for
+    every cutoff, which is itself the finding.
+    """
+    dates, y = np.asarray(dates, dtype="datetime64[D]"), np.asarray(y)
+    if gap_days < 0:
+        raise ValueError(f"gap_days must be >= 0, got {gap_days}")
+    if cutoff is None:
+        days = np.unique(dates)
+        cutoff = days[min(len(days) - 1, max(1, int(round(train_share * len(days)))))]
+    cut = np.datetime64(parse_date(cutoff) if not isinstance(cutoff, np.datetime64) else cutoff, "D")
+    test_from = cut + np.timedelta64(gap_days, "D")
+    train, test = np.flatnonzero(dates < cut), np.flatnonzero(dates >= test_from)
+    for side, idx in (("training", train), ("test", test)):
+        for c in np.unique(y):
+            if not np.any(y[idx] == c):
+                raise ValueError(
+                    f"forward split (train before {cut}, {gap_days}-day gap, test from {test_from}): "
+                    f"class {c} has no photo on the {side} side ({len(train)} training, {len(test)} test photos; "
+                    f"class {c} is dated {dates[y == c].min()} to {dates[y == c].max()}). "
+                    "Move the cutoff (cutoff=...) or shorten the gap (gap_days=...) so that both classes fall "
+                    "on both sides; if no cutoff can (a label that is a step function of the date, such as "
+                    "raising-then-holding), this label cannot be tested forward in time: test a placebo "
+                    "boundary inside one regime instead (rate_study.placebo_boundary).")
+    return ForwardSplit(train, test, cut, test_from, int(len(y) - len(train) - len(test)))

@@ -499,3 +499,38 @@ def test_deepface_plumbing_with_random_weights_not_accuracy() -> None:
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "DEEPFACE PLUMBING OK" in proc.stdout
+
+
+# --------------------------------------------------------------------------- refitting one model
+
+def _tiny_mlp():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dropout(0.5), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy")
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def test_fresh_start_makes_each_fit_reproducible_from_its_seed() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(64, 6)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    model = _tiny_mlp()
+    restart = faces.fresh_start(model)
+    before = model.predict(x, verbose=0)
+
+    def fit(seed: int) -> np.ndarray:
+        restart(seed)
+        model.fit(x, y, epochs=3, batch_size=8, verbose=0)  # shuffling and dropout draw random numbers
+        return model.predict(x, verbose=0)
+
+    first, again, other = fit(7), fit(7), fit(8)
+    np.testing.assert_array_equal(first, again)       # same seed, same model, even after other fits
+    assert not np.allclose(first, other)              # the seed matters (shuffle order, dropout masks)
+    assert not np.allclose(first, before)             # it did train
+    restart(7)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), before)  # restart restores the start
+    assert int(model.optimizer.iterations.numpy()) == 0

@@ -129,3 +129,83 @@ def test_photo_table_with_no_usable_photo_stops_with_the_report(tmp_path: Path) 
     with pytest.raises(ValueError, match="no usable photo") as err:
         read_photo_table(tmp_path)
     assert "line 2: file not found" in str(err.value)
+
+
+# --------------------------------------------------------------------------- the time confound
+
+def _dated_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """12 events of 3 photos: 4 raising events (2022), 8 holding events (2023-03 .. 2024-03)."""
+    days = (["2022-05-02", "2022-07-14", "2022-10-13", "2023-01-16"]
+            + ["2023-03-02", "2023-04-12", "2023-05-26", "2023-07-14",
+               "2023-08-25", "2023-10-20", "2024-01-12", "2024-03-04"])
+    dates = np.repeat(np.array(days, dtype="datetime64[D]"), 3)
+    y = np.array([rate_study.label(str(d)) for d in dates])
+    groups = np.repeat(np.arange(len(days)), 3)
+    return dates, y, groups
+
+
+def test_synthetic_event_dates_put_each_group_in_its_regime() -> None:
+    groups = np.repeat(np.arange(10), 4)
+    y = np.isin(groups, [1, 4, 7]).astype(int)
+    dates = rate_study.synthetic_event_dates(groups, y, seed=3)
+    assert dates.dtype == np.dtype("datetime64[D]") and len(dates) == 40
+    for g in range(10):
+        assert len(np.unique(dates[groups == g])) == 1              # one event date per group
+    assert len(np.unique(dates)) == 10                              # distinct events
+    assert [rate_study.label(str(d)) for d in dates] == y.tolist()  # the label is the date's regime
+    lo, hi = rate_study.SOURCE_PERIOD
+    assert dates.min() >= np.datetime64(lo) and dates.max() <= np.datetime64(hi)
+    np.testing.assert_array_equal(dates, rate_study.synthetic_event_dates(groups, y, seed=3))
+    with pytest.raises(ValueError, match="more than one label"):
+        rate_study.synthetic_event_dates(np.array([0, 0]), np.array([0, 1]))
+
+
+def test_placebo_boundary_splits_one_regime_at_its_median_event_day() -> None:
+    dates, y, _ = _dated_table()
+    placebo = rate_study.placebo_boundary(dates, y, within=0)
+    assert placebo.boundary == np.datetime64("2023-08-25")        # 8 holding days: the 5th is the median
+    np.testing.assert_array_equal(placebo.index, np.arange(12, 36))  # holding photos only
+    assert placebo.label.tolist() == [0] * 12 + [1] * 12
+    assert np.all(dates[placebo.index][placebo.label == 0] < placebo.boundary)
+    with pytest.raises(ValueError, match="at least two"):
+        rate_study.placebo_boundary(dates[:3], np.zeros(3, int))
+
+
+def test_forward_time_split_is_forward_with_its_gap() -> None:
+    dates = np.array(["2023-01-01", "2023-01-10", "2023-01-20", "2023-02-01", "2023-02-05",
+                      "2023-02-20", "2023-03-01", "2023-03-15"], dtype="datetime64[D]")
+    y = np.array([0, 1, 0, 1, 0, 1, 0, 1])
+    split = rate_study.forward_time_split(dates, y, cutoff="2023-02-01", gap_days=14)
+    assert split.train.tolist() == [0, 1, 2]                 # before the cutoff
+    assert split.test.tolist() == [5, 6, 7]                  # from cutoff + 14 days = 2023-02-15
+    assert split.test_from == np.datetime64("2023-02-15") and split.dropped == 2  # 02-01, 02-05 in the gap
+    assert dates[split.test].min() - dates[split.train].max() >= np.timedelta64(14, "D")
+    default = rate_study.forward_time_split(dates, y, gap_days=0, train_share=0.5)
+    assert default.cutoff == np.datetime64("2023-02-05")     # 8 distinct days: the 5th
+    assert dates[default.test].min() >= dates[default.train].max()
+
+
+def test_forward_time_split_names_the_missing_class_and_what_to_do() -> None:
+    dates, y, _ = _dated_table()  # a step function of the date: raising, then holding
+    for cutoff in ["2022-09-01", "2023-06-01"]:
+        with pytest.raises(ValueError, match=r"class (0|1) has no photo on the (training|test) side") as err:
+            rate_study.forward_time_split(dates, y, cutoff=cutoff, gap_days=28)
+        assert "Move the cutoff" in str(err.value) and "placebo" in str(err.value)
+    with pytest.raises(ValueError, match="class 1 has no photo on the test side"):
+        rate_study.forward_time_split(dates, y, cutoff="2023-06-01")
+    with pytest.raises(ValueError, match="gap_days"):
+        rate_study.forward_time_split(dates, y, gap_days=-1)
+
+
+def test_placebo_and_forward_split_run_together_on_a_dated_table() -> None:
+    """The notebook's path: the real label cannot go forward; the placebo label inside holding is a
+    step function too, so it cannot either, but its grouped split does run."""
+    from helpers.evaluation import grouped_splits
+
+    dates, y, groups = _dated_table()
+    placebo = rate_study.placebo_boundary(dates, y)
+    with pytest.raises(ValueError, match="no photo on the"):
+        rate_study.forward_time_split(dates[placebo.index], placebo.label)
+    (tr, te), = grouped_splits(groups[placebo.index], placebo.label, n_splits=1, seed=0)
+    assert not set(groups[placebo.index][tr]) & set(groups[placebo.index][te])
+    assert set(placebo.label[te]) == {0, 1}

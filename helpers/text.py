@@ -42,6 +42,7 @@ ABBREVIATIONS = frozenset({
 _BOUNDARY = re.compile(r"[.!?]+[\"'\)\]]*(?:\s+|(?=[A-Z][a-z ]))")
 _LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 _CLITIC = re.compile(r"n't\b|'(?:s|re|ve|ll|d|m)\b")
+_NEGATION = re.compile(r"n't\b")
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
 
 
@@ -76,17 +77,26 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
-def tokenize(sentence: str) -> list[str]:
+def tokenize(sentence: str, keep_negation: bool = False) -> list[str]:
     """Lower-case word tokens of ``sentence`` that match ``^[a-z]+$``.
 
     Clitics are split off as NLTK does and then dropped (they are not
     alphabetic): ``don't`` -> ``do``, ``it's`` -> ``it``. Tokens with digits or
-    inner apostrophes are dropped.
+    inner apostrophes are dropped. This default (the source's book code, and
+    chapter 07's vocabulary) loses negation: "Don't buy it." -> ``do buy it``.
+    With ``keep_negation=True`` the clitic ``n't`` becomes the word ``not``
+    instead (``don't`` -> ``do not``, ``can't`` -> ``ca not``, as NLTK splits
+    it); the other clitics are still dropped.
 
     >>> tokenize("It's 10 times BETTER, don't you think?")
     ['it', 'times', 'better', 'do', 'you', 'think']
+    >>> tokenize("Don't buy it.", keep_negation=True)
+    ['do', 'not', 'buy', 'it']
     """
-    lowered = _CLITIC.sub(" ", sentence.lower())
+    lowered = sentence.lower()
+    if keep_negation:
+        lowered = _NEGATION.sub(" not ", lowered)
+    lowered = _CLITIC.sub(" ", lowered)
     return [t for t in _TOKEN.findall(lowered) if t.isalpha()]
 
 

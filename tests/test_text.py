@@ -35,6 +35,17 @@ def test_tokenize_keeps_only_lowercase_alphabetic_words():
     assert all(t.isascii() and t.isalpha() and t.islower() for t in tokenize("Ünïcode café x2 ok"))
 
 
+def test_tokenize_keep_negation_turns_nt_into_not_and_leaves_the_default_alone():
+    text = "Don't buy it. It isn't good, I can't stand it's noise; we'd rather not."
+    assert tokenize(text) == ["do", "buy", "it", "it", "is", "good", "i", "ca", "stand", "it", "noise", "we",
+                              "rather", "not"]
+    assert tokenize(text, keep_negation=True) == [
+        "do", "not", "buy", "it", "it", "is", "not", "good", "i", "ca", "not", "stand", "it", "noise", "we",
+        "rather", "not"]
+    assert tokenize("dont DON'T", keep_negation=True) == ["dont", "do", "not"]  # no apostrophe: one word
+    assert tokenize("nothing new", keep_negation=True) == ["nothing", "new"]  # only the clitic n't
+
+
 def test_document_tokens_drops_empty_sentences_and_truncates():
     assert document_tokens("One two. 123! Three four. Five.", max_sentences=2) == [["one", "two"], ["three", "four"]]
 

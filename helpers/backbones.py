@@ -174,6 +174,34 @@ class Backbone:
 
         return getattr(keras.applications, self.preprocess).preprocess_input
 
+    def preprocessing_layer(self, name: str = "preprocessing"):
+        """A built-in Keras layer doing :meth:`preprocess_fn` inside a model (raw RGB in [0, 255] in).
+
+        With it, a saved model takes the pixels of a photo file as they are, and
+        needs no course code to load (only built-in layers): Caffe-style (VGG16,
+        SqueezeNet) is a fixed 1x1 convolution that swaps RGB to BGR and
+        subtracts the ImageNet means; MobileNetV2 rescales to [-1, 1];
+        EfficientNet preprocesses inside its own layers, so its layer passes
+        pixels through.
+        """
+        import keras
+        import numpy as np
+
+        mode = "caffe" if self.preprocess in ("caffe", "vgg16") else self.preprocess
+        if mode == "caffe":
+            layer = keras.layers.Conv2D(3, 1, trainable=False, name=name)
+            layer.build((None, None, None, 3))
+            kernel = np.zeros((1, 1, 3, 3), "float32")
+            for out_channel, in_channel in enumerate((2, 1, 0)):   # BGR out of RGB
+                kernel[0, 0, in_channel, out_channel] = 1.0
+            layer.set_weights([kernel, -np.array([103.939, 116.779, 123.68], "float32")])
+            return layer
+        if mode == "mobilenet_v2":
+            return keras.layers.Rescaling(1 / 127.5, offset=-1.0, name=name)
+        if mode == "efficientnet":
+            return keras.layers.Identity(name=name)
+        raise ValueError(f"{self.key}: no preprocessing layer for {self.preprocess!r}")
+
     def as_weights(self) -> Weights:
         """The record as :func:`helpers.pretrained.resolve` sees it."""
         return Weights(f"{self.title} (ImageNet)", (self.weights,), key=self.key)

@@ -255,3 +255,17 @@ def test_vgg16_loads_keras_weight_files_of_the_real_format(tmp_path):
     base, _ = backbones.load_backbone(choice, (32, 32, 3))
     np.testing.assert_array_equal(base.get_layer("block5_conv3").get_weights()[0],
                                   src.get_layer("block5_conv3").get_weights()[0])
+
+
+@pytest.mark.parametrize("key", sorted(backbones.BACKBONES))
+def test_preprocessing_layer_matches_the_preprocess_function(key):
+    """The layer a saved model carries does what the notebooks' preprocess function does."""
+    import keras
+
+    record = backbones.BACKBONES[key]
+    x = np.random.default_rng(0).uniform(0, 255, (2, 5, 7, 3)).astype("float32")
+    expected = np.asarray(record.preprocess_fn()(x.copy()))
+    layer = record.preprocessing_layer()
+    np.testing.assert_allclose(np.asarray(layer(x)), expected, rtol=1e-5, atol=1e-3)
+    model = keras.Sequential([keras.Input((5, 7, 3)), layer])
+    assert not model.trainable_weights, "the preprocessing must not train"

@@ -344,6 +344,17 @@ def test_search_finds_transfer(visit) -> None:
     assert not v.problems, "\n".join(v.problems)
 
 
+def test_math_renders_from_the_sites_own_mathjax(visit) -> None:
+    """An equation is typeset while every request leaving 127.0.0.1 is blocked (an offline classroom copy)."""
+    _need_site()
+    with_math = [p for p in PAGES if 'class="math notranslate' in (SITE / p).read_text(encoding="utf-8")]
+    assert with_math, "no built page holds an equation, so offline math cannot be checked"
+    v = visit(with_math[0])
+    v.page.locator("mjx-container").first.wait_for(state="attached")
+    assert not [u for u in v.blocked if "mathjax" in u.lower()], f"MathJax requested from a CDN: {v.blocked}"
+    assert not v.problems, "\n".join(v.problems)
+
+
 def test_solution_hidden_until_clicked(visit) -> None:
     if SOLUTION_PAGE not in PAGES:
         pytest.skip(f"{SOLUTION_PAGE} is not built")

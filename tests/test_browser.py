@@ -64,6 +64,7 @@ LEAK_IN_PAGE = {
     "oneDNN notice": re.compile(r"oneDNN custom operations"),
     "CUDA log (cuda_*.cc)": re.compile(r"\bcuda_\w+\.cc\b"),
     "absl:: log": re.compile(r"absl::"),
+    "setup cell (the Colab install, tagged remove-cell)": re.compile(r"google\.colab|pip install -q"),
 }
 LEAK_IN_OUTPUTS = {
     "TensorFlow log marker I0000": re.compile(r"\bI0000\b"),

@@ -115,7 +115,7 @@ def source_augment(images, seed: int | None = None, rotation: float = 30.0, shif
 def dataset_pipeline(directory: str | Path, image_size: tuple[int, int] = (224, 224),
                      batch_size: int = 20, augment: bool = True, shuffle: bool = True,
                      seed: int = 42, rescale: bool = True, cache: bool = True,
-                     take_batches: int | None = None, augmentation: str = "affine"):
+                     take_batches: int | None = None, augmentation: str = "affine", shuffle_buffer: int = 256):
     """The modern way: decode -> cache -> shuffle -> batch -> augment -> prefetch.
 
     ``image_dataset_from_directory`` reads the images one by one (the file
@@ -130,6 +130,8 @@ def dataset_pipeline(directory: str | Path, image_size: tuple[int, int] = (224, 
     pass over them completes the cache). ``augmentation="affine"`` applies
     :func:`source_augment` (one resampling per image); ``"layers"`` the Keras
     layers of :func:`augmentation_layers` (one resampling per layer).
+    ``shuffle_buffer`` images are held for the shuffle (a full-size buffer
+    would read every image before the first batch, and double the memory).
     """
     import keras
     import tensorflow as tf
@@ -144,9 +146,8 @@ def dataset_pipeline(directory: str | Path, image_size: tuple[int, int] = (224, 
                 num_parallel_calls=tf.data.AUTOTUNE)
     if cache:
         ds = ds.cache()
-    if shuffle:
-        n = int(ds.cardinality())
-        ds = ds.shuffle(n if n > 0 else 1024, seed=seed, reshuffle_each_iteration=True)
+    if shuffle:   # the file order is already a seeded permutation; a buffer re-mixes it every epoch
+        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
     if augment and augmentation == "layers":
         aug = augmentation_layers(seed)

@@ -31,7 +31,7 @@ def test_dataset_pipeline_reshuffles_every_epoch(tiny_folder):
     ds = vision.dataset_pipeline(tiny_folder / "train", (16, 16), batch_size=4, augment=False, seed=3)
 
     def epoch():
-        xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in ds])
+        xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in ds], strict=True)
         return np.concatenate(xs), np.concatenate(ys)
 
     (x1, y1), (x2, y2) = epoch(), epoch()

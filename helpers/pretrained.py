@@ -49,13 +49,13 @@ class Weights:
 
 
 def _fetch_all(entries: Sequence[str], data_dir: Path, download: bool) -> tuple[Path, ...]:
-    from helpers.datasets import fetch
+    from helpers.registry import fetch
 
     return tuple(fetch(name, data_dir, download_missing=download, progressbar=True) for name in entries)
 
 
 def _how_to_get(entries: Sequence[str], data_dir: Path) -> str:
-    from helpers.datasets import REGISTRY, local_path, resolve_url
+    from helpers.registry import REGISTRY, local_path, resolve_url
 
     parts = [f"{resolve_url(REGISTRY[n].urls[0])} -> {local_path(n, data_dir)}" for n in entries]
     return ("To use the real model, connect once and run `make data PROFILE=lab` "

@@ -24,10 +24,46 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def fast_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
     """No retries (pooch sleeps between them) and a short timeout."""
-    from helpers import datasets
+    from helpers import registry
 
-    monkeypatch.setattr(datasets, "DOWNLOAD_RETRIES", 0)
-    monkeypatch.setattr(datasets, "DOWNLOAD_TIMEOUT", 5.0)
+    monkeypatch.setattr(registry, "DOWNLOAD_RETRIES", 0)
+    monkeypatch.setattr(registry, "DOWNLOAD_TIMEOUT", 5.0)
+
+
+def _layout(data_dir: Path, name: str) -> Path:
+    """An installed folder with the layout the registry expects of ``name`` (empty files and folders)."""
+    from helpers.registry import REGISTRY
+
+    e = REGISTRY[name]
+    root = data_dir / e.folder
+    root.mkdir(parents=True, exist_ok=True)
+    for part in e.expect:
+        if "/" in part:
+            (root / part).mkdir(parents=True, exist_ok=True)
+        else:
+            (root / part).touch()
+    return root
+
+
+@pytest.fixture
+def layout():
+    """``layout(data_dir, name)``: an installed folder with the layout the registry expects of ``name``."""
+    return _layout
+
+
+@pytest.fixture
+def no_download(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Replace the downloader by one that fails as an offline machine does; returns the URLs tried."""
+    from helpers import registry
+
+    calls: list = []
+
+    def offline(url, *args, **kwargs):
+        calls.append(url)
+        raise ConnectionError(f"Failed to resolve host for {url} (offline)")
+
+    monkeypatch.setattr(registry, "download", offline)
+    return calls
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

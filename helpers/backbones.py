@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from helpers import config
+from helpers.chapter import ModelChoice
 from helpers.pretrained import RANDOM_SUFFIX, ModelUnavailableError, Weights, resolve, timing_only
-from helpers.run import ModelChoice
 
 __all__ = [
     "Backbone", "BACKBONES", "backbone", "choose_backbone", "load_backbone", "ladder_backbones",

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from helpers import config
+from helpers.chapter import ModelChoice
 from helpers.config import quiet_tensorflow
 from helpers.pretrained import Weights, resolve
-from helpers.run import ModelChoice
 
 quiet_tensorflow()
 
@@ -78,7 +78,7 @@ class Encoder:
     """One pretrained encoder a run can ask for."""
 
     key: str  # "all-minilm-l6-v2"
-    title: str  # shown in the run summary
+    title: str  # shown in the chapter summary
     entries: tuple[str, ...] = ()  # registry entries of its files (one folder), if it has any
     package: str = ""  # registry entry of a pip package that ships the same files (the offline copy)
     hub: str = ""  # "hf://owner/name": loaded online from the Hub (no registry entries)

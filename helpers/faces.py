@@ -586,8 +586,8 @@ ROLES: tuple[tuple[str, Weights, Weights], ...] = (
 
 def _forced_substitute(role: str, real: Weights, substitute: Weights, profile: str, data_dir: Path) -> Any:
     """The substitute for ``role`` because the user asked for it (``USE_DEEPFACE=False``)."""
+    from helpers.chapter import ModelChoice
     from helpers.registry import DatasetChecksumError, DatasetError, fetch
-    from helpers.run import ModelChoice
 
     why = "USE_DEEPFACE=False"
     how = "Set USE_DEEPFACE = None to use the real model (downloaded on first use in lab and full)."
@@ -608,7 +608,7 @@ def _forced_substitute(role: str, real: Weights, substitute: Weights, profile: s
 
 
 def _build_featurizer(choice: Any, detect: bool, data_dir: Path, timing_only: bool) -> Featurizer:
-    """The featurizer a :class:`~helpers.run.ModelChoice` names (``key``, ``paths``, ``random_weights``)."""
+    """The featurizer a :class:`~helpers.chapter.ModelChoice` names (``key``, ``paths``, ``random_weights``)."""
     backend = "opencv" if detect else "skip"
     path = choice.paths[0] if choice.paths else None
     if choice.key == EMOTION_REAL.key:
@@ -627,7 +627,7 @@ def _build_featurizer(choice: Any, detect: bool, data_dir: Path, timing_only: bo
 def choose_featurizers(profile: str = "lab", use_deepface: bool | None = None, detect: bool = False,
                        data_dir: str | Path | None = None, timing_only: bool = False,
                        ) -> tuple[Featurizer, Featurizer, list]:
-    """The emotion and embedding featurizers for a run, and their :class:`~helpers.run.ModelChoice` rows.
+    """The emotion and embedding featurizers for a run, and their :class:`~helpers.chapter.ModelChoice` rows.
 
     Each role goes through :func:`helpers.pretrained.resolve`, the policy every
     chapter shares:

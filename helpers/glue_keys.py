@@ -1,6 +1,6 @@
 """The one glue-key contract: every glued result is ``nbNN_name``.
 
-Notebooks glue through :meth:`helpers.run.Run.glue`; the validation, the
+Notebooks glue through :meth:`helpers.chapter.Chapter.glue`; the validation, the
 thresholds file, the results page, the benchmarks and the tests read the same
 keys through these functions, so the convention lives here only.
 """
@@ -14,7 +14,7 @@ __all__ = ["key", "chapter_of", "STANDARD", "KEY_PATTERN"]
 
 KEY_PATTERN = re.compile(r"^nb(\d\d)_[a-z0-9_]+$")
 STANDARD = ("profile", "data", "fallback", "substitutes", "model_keys", "runtime")
-"""What every chapter start glues (see :func:`helpers.run.start_run`)."""
+"""What every chapter start glues (see :func:`helpers.chapter.start_chapter`)."""
 
 
 def chapter_of(notebook: str | Path) -> str:

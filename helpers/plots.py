@@ -1,6 +1,6 @@
 """Every figure helper of the book, in one style.
 
-Call :func:`use_style` once (``start_run`` does not, so that helpers stay
+Call :func:`use_style` once (``start_chapter`` does not, so that helpers stay
 importable without matplotlib); the notebooks call it in their imports cell.
 Training curves, image grids and bar comparisons; decision boundaries,
 confusion matrices, misclassified images and feature maps; Grad-CAM overlays

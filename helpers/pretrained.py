@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpers import config
+from helpers.chapter import ModelChoice
 from helpers.download import DatasetChecksumError, DatasetError, DatasetMissingError
-from helpers.run import ModelChoice
 
 __all__ = ["Weights", "ModelUnavailableError", "resolve", "timing_only", "RANDOM_SUFFIX"]
 

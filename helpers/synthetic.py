@@ -3,7 +3,7 @@
 They need no network and no data directory, have the shapes and label
 meanings of the real datasets, and carry a learnable signal, so a notebook's
 code runs end to end in seconds. Everything they produce is marked as
-synthetic by :func:`helpers.run.start_run`; their numbers say nothing about
+synthetic by :func:`helpers.chapter.start_chapter`; their numbers say nothing about
 the methods.
 """
 

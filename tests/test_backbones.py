@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from helpers import backbones, pretrained, registry
+from helpers.chapter import banner
 from helpers.download import DatasetChecksumError, file_hash
-from helpers.run import banner
 
 WEIGHTS_NAME = "squeezenet_weights_tf_dim_ordering_tf_kernels_notop.h5"
 

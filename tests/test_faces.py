@@ -246,7 +246,7 @@ def _substitute_files_present(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 
 def test_lab_failed_download_gives_substitutes_with_a_banner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                              ) -> None:
-    from helpers.run import banner
+    from helpers.chapter import banner
 
     mirror = _dead_mirror(monkeypatch)
     fake = _substitute_files_present(monkeypatch, tmp_path)
@@ -334,7 +334,7 @@ def test_use_deepface_false_forces_the_substitutes(tmp_path: Path, monkeypatch: 
 
 def test_timing_only_runs_deepface_architectures_with_a_banner(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from helpers.run import banner
+    from helpers.chapter import banner
 
     built = _record_builders(monkeypatch)
     _, _, choices = faces.choose_featurizers("lab", timing_only=True, data_dir=tmp_path)

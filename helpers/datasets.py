@@ -17,6 +17,7 @@ import io
 import os
 import pickle
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,9 +70,21 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 
 def read_cifar_batch(path: Path) -> dict:
-    """Read one pickled CIFAR batch with a restricted unpickler."""
-    with open(path, "rb") as fh:
-        obj = _RestrictedUnpickler(fh, encoding="bytes").load()
+    """Read one pickled CIFAR batch with a restricted unpickler.
+
+    A forbidden global stays a :class:`pickle.UnpicklingError` ("Refusing to
+    load ..."); an empty, truncated or damaged file is a :class:`DatasetError`
+    naming the file and the fix.
+    """
+    try:
+        with open(path, "rb") as fh:
+            obj = _RestrictedUnpickler(fh, encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, OSError) as exc:
+        if isinstance(exc, pickle.UnpicklingError) and str(exc).startswith("Refusing to load"):
+            raise
+        what = "empty" if path.is_file() and path.stat().st_size == 0 else "truncated or damaged"
+        raise DatasetError(f"{path}: the CIFAR batch is {what} ({exc.__class__.__name__}: {exc}). Delete the "
+                           "cifar-10-batches-py folder and re-fetch cifar10.") from exc
     if not isinstance(obj, dict):
         raise pickle.UnpicklingError(f"{path} does not hold a CIFAR batch dictionary")
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
@@ -186,17 +199,26 @@ def cats_dogs_files(split: str = "train", data_dir: Path | None = None, syntheti
 
 
 def image_problem(path: Path) -> str:
-    """Why an image file cannot be used (empty, not an image, a truncated JPEG), or "" when it is fine.
+    """Why an image file cannot be used (empty, not an image, too large, a truncated JPEG), or "" when fine.
 
-    A quick check (the header, and a JPEG's end-of-image marker), not a full decode.
+    A quick check (the header, the pixel count against :data:`helpers.images.MAX_PIXELS`,
+    and a JPEG's end-of-image marker), not a full decode.
     """
     from PIL import Image, UnidentifiedImageError
+
+    from helpers.images import MAX_PIXELS
 
     try:
         size = path.stat().st_size
         if size == 0:
             return "empty file"
-        with Image.open(path) as img:
+        with warnings.catch_warnings():  # the size is judged here, against MAX_PIXELS
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+        with img:
+            if img.width * img.height > MAX_PIXELS:
+                return (f"{img.width}x{img.height} pixels is more than the {MAX_PIXELS:,} allowed "
+                        "(a decompression bomb?): shrink the image or remove it")
             img.verify()
             kind = img.format
         if kind == "JPEG":
@@ -204,7 +226,9 @@ def image_problem(path: Path) -> str:
                 fh.seek(max(0, size - 4096))
                 if b"\xff\xd9" not in fh.read():
                     return "truncated JPEG (no end-of-image marker)"
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except Image.DecompressionBombError as exc:
+        return f"refused as a decompression bomb ({exc}): shrink the image or remove it"
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         return f"not a readable image: {exc}"
     return ""
 
@@ -218,6 +242,9 @@ def parse_fasttext_line(line: str, lineno: int = 0) -> tuple[int, str]:
     """
     head, _, text = line.strip().partition(" ")
     labels = {"__label__1": 0, "__label__2": 1}
+    if "\r__label__" in line:
+        raise ValueError(f"line {lineno}: holds several reviews separated by a lone CR (old Mac line "
+                         "endings): convert the file to LF line endings (e.g. `tr '\\r' '\\n'`)")
     if head not in labels or not text.strip():
         raise ValueError(f"line {lineno}: not a fastText review line: {line[:60]!r}")
     return labels[head], text.strip()
@@ -291,7 +318,7 @@ class AmazonSample:
     source: str
 
     def describe(self) -> str:
-        """One line for the run summary: where the reviews came from and how many were loaded."""
+        """One line for the chapter summary: where the reviews came from and how many were loaded."""
         return f"{self.source}: {len(self.y_train):,} train / {len(self.y_test):,} test reviews"
 
 
@@ -300,7 +327,12 @@ def _parquet_reviews(paths: list[Path]) -> tuple[list[str], np.ndarray]:
 
     frames = []
     for path in paths:
-        frame = pd.read_parquet(path, columns=["label", "title", "content"])
+        try:
+            frame = pd.read_parquet(path, columns=["label", "title", "content"])
+        except Exception as exc:  # pyarrow raises several classes for a damaged or foreign file
+            raise DatasetError(f"{path}: not a readable amazon_polarity Parquet file ({exc.__class__.__name__}: "
+                               f"{str(exc)[:160]}). Delete it (and its record in .hashes/, if any) and fetch "
+                               "again: `make data PROFILE=lab`.") from exc
         bad = set(frame["label"].unique()) - {0, 1}
         if bad:
             raise ValueError(f"{path}: column 'label' holds {sorted(bad)[:5]}, expected 0 (negative) / 1 (positive)")
@@ -460,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
             path = fetch(name, data_dir)
             e = REGISTRY[name]
             how = verify(e, data_dir) if e.kind in ("file", "member") else (
-                "hash checked at download" if e.known_hash else "installed")
+                "installed; every expected part is there and not empty" if e.expect else "installed")
             print(f"ok      {name:<24} {path}  ({how})")
         except (DatasetError, KeyError) as exc:
             failed += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,10 @@ def read_rgb(path: str | Path, size: tuple[int, int] | None = None, max_side: in
 
     path = Path(path)
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():  # the size is judged below, against MAX_PIXELS
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+        with img:
             if img.width * img.height > MAX_PIXELS:
                 raise ImageReadError(f"{path}: {img.width}x{img.height} pixels is more than the {MAX_PIXELS:,} "
                                      "allowed (a decompression bomb?): shrink the image or remove it.")

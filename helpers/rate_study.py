@@ -15,6 +15,7 @@ The face featurizers are in :mod:`helpers.faces`.
 from __future__ import annotations
 
 import csv
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -142,12 +143,13 @@ class PhotoTable:
 def _decode_table(csv_path: Path) -> str:
     """The CSV's text: UTF-8 (with or without BOM), else Korean Excel's cp949, else a clear error."""
     raw = csv_path.read_bytes()
+    first_error = len(raw)
     for enc in ("utf-8-sig", "cp949"):
         try:
             return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    line = raw[: raw.find(b"\xff") if b"\xff" in raw else len(raw)].count(b"\n") + 1
+        except UnicodeDecodeError as exc:
+            first_error = min(first_error, exc.start)
+    line = raw[:first_error].count(b"\n") + 1
     raise ValueError(f"{csv_path}: line {line} is neither UTF-8 nor cp949 text. Save the table as "
                      "'CSV UTF-8' (Excel: Save As > CSV UTF-8) and try again.")
 
@@ -159,8 +161,9 @@ def read_photo_table(folder: str | Path, csv_path: str | Path | None = None) -> 
     number in the CSV (the header is line 1): a missing file, a path that leads
     outside the folder (``..``, absolute, or a link pointing out), a file that
     is not a readable image, an unparsable date, a date outside the decision
-    calendar, and a file listed twice (the first row counts: the same photo on
-    both sides of a split would leak). The CSV may be UTF-8 or cp949 (Korean Excel).
+    calendar, and a file listed twice or the same photo (the same bytes) under
+    another name (the first row counts: the same photo on both sides of a split
+    would leak). The CSV may be UTF-8 or cp949 (Korean Excel).
     """
     import io
 
@@ -171,6 +174,7 @@ def read_photo_table(folder: str | Path, csv_path: str | Path | None = None) -> 
     table = PhotoTable()
     root = folder.resolve()
     seen: dict[Path, int] = {}
+    seen_bytes: dict[str, int] = {}  # sha256 of the file: the same photo saved under two names
     reader = csv.DictReader(io.StringIO(_decode_table(csv_path), newline=""))
     fields = [c.strip().lower() for c in (reader.fieldnames or [])]
     missing = {"file", "date"} - set(fields)
@@ -196,6 +200,11 @@ def read_photo_table(folder: str | Path, csv_path: str | Path | None = None) -> 
         if why:
             table.problems.append((line, f"{name!r}: {why}"))
             continue
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest in seen_bytes:
+            table.problems.append((line, f"{name!r} is the same photo (the same bytes) as line {seen_bytes[digest]}; "
+                                         "this row is ignored"))
+            continue
         try:
             d = parse_date(row.get("date") or "")
             reg = regime(d)
@@ -203,6 +212,7 @@ def read_photo_table(folder: str | Path, csv_path: str | Path | None = None) -> 
             table.problems.append((line, str(exc)))
             continue
         seen[real] = line
+        seen_bytes[digest] = line
         table.photos.append(Photo(path, d, reg, (row.get("source") or "").strip(),
                                   (row.get("event") or "").strip() or d.isoformat()))
     if not table.photos:

@@ -10,6 +10,7 @@ fetched are in :mod:`helpers.datasets`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -295,10 +296,21 @@ def is_present(entry: str | Entry, data_dir: Path | None = None) -> bool:
 
 
 def missing_parts(entry: str | Entry, data_dir: Path | None = None) -> list[str]:
-    """The expected paths (``Entry.expect``) an installed folder lacks: a partial or emptied install."""
+    """The expected paths (``Entry.expect``) an installed folder lacks: a partial or emptied install.
+
+    An expected folder with nothing in it, or an expected file of 0 bytes, counts
+    as missing too (``"train/dogs (empty)"``).
+    """
     e = _resolve(entry)
     path = local_path(e, data_dir)
-    return [p for p in e.expect if not (path / p).exists()]
+    out = []
+    for part in e.expect:
+        p = path / part
+        if not p.exists():
+            out.append(part)
+        elif (p.is_dir() and next(p.iterdir(), None) is None) or (p.is_file() and p.stat().st_size == 0):
+            out.append(f"{part} (empty)")
+    return out
 
 
 def _how_to_get(e: Entry) -> str:
@@ -435,6 +447,38 @@ def fetch(entry: str | Entry, data_dir: Path | None = None, download_missing: bo
         return path
     if e.kind == "manual" or not e.urls or not download_missing:
         raise DatasetMissingError(_missing_message(e, data_dir))
+    with _entry_lock(e, data_dir):  # a second process fetching into this folder waits here
+        if is_present(e, data_dir):  # ... and finds it installed by the first
+            if e.kind in ("file", "member"):
+                verify(e, data_dir)
+            return path
+        return _download_and_install(e, data_dir, path, progressbar)
+
+
+@contextlib.contextmanager
+def _entry_lock(e: Entry, data_dir: Path):
+    """Hold an exclusive lock on the data directory itself while ``e`` is downloaded and installed.
+
+    POSIX ``flock`` on the folder: no lock file is left behind, and a second
+    process (or thread) fetching into the same folder waits. A no-op where
+    ``fcntl`` is missing (Windows).
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: two fetches at once are not guarded
+        yield
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _download_and_install(e: Entry, data_dir: Path, path: Path, progressbar: bool) -> Path:
     if path.is_dir() and missing_parts(e, data_dir):
         raise DatasetError(f"{path} is incomplete (missing: {', '.join(missing_parts(e, data_dir))}). "
                            "An extraction was interrupted or files were deleted: remove the folder and "
@@ -445,9 +489,9 @@ def fetch(entry: str | Entry, data_dir: Path | None = None, download_missing: bo
         raise DatasetError(f"{path} exists as {what}, where {e.name!r} should be installed as "
                            f"{'a folder' if e.kind == 'archive' else 'a file'}. Remove it and fetch again.")
     downloaded = _download(e, data_dir, progressbar)
-    if e.known_hash is None:  # nothing published: remember what the first download was
-        _record_hash(e, data_dir, file_hash(downloaded, "sha256"))
     try:
+        if e.known_hash is None:  # nothing published: remember what the first download was
+            _record_hash(e, data_dir, file_hash(downloaded, "sha256"))
         if e.kind == "file":
             install_file(downloaded, path)
             return path
@@ -458,7 +502,7 @@ def fetch(entry: str | Entry, data_dir: Path | None = None, download_missing: bo
         if e.known_hash is None:
             recorded_hash_path(e, data_dir).unlink(missing_ok=True)
         raise
-    except FileNotFoundError:  # a concurrent fetch of the same entry won the race and installed it
+    except FileNotFoundError:  # unguarded (no fcntl): a concurrent fetch won the race and installed it
         if is_present(e, data_dir):
             return path
         raise

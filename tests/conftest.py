@@ -31,17 +31,18 @@ def fast_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _layout(data_dir: Path, name: str) -> Path:
-    """An installed folder with the layout the registry expects of ``name`` (empty files and folders)."""
+    """An installed folder with the layout the registry expects of ``name`` (placeholder contents)."""
     from helpers.registry import REGISTRY
 
     e = REGISTRY[name]
     root = data_dir / e.folder
     root.mkdir(parents=True, exist_ok=True)
     for part in e.expect:
-        if "/" in part:
+        if "/" in part:  # a folder, with one placeholder so that it is not empty
             (root / part).mkdir(parents=True, exist_ok=True)
+            (root / part / ".placeholder").write_bytes(b"x")
         else:
-            (root / part).touch()
+            (root / part).write_bytes(b"x")
     return root
 
 

@@ -565,3 +565,30 @@ def test_amazon_truncated_bz2_names_the_file(data_dir):
 def test_cifar_batches_are_checked(batch, message):
     with pytest.raises(datasets.DatasetError, match=message):
         datasets._cifar_arrays(batch, "data_batch_1")
+
+
+def test_amazon_with_cr_only_line_endings_says_so(data_dir):
+    root = data_dir / "amazonreviews"
+    root.mkdir()
+    (root / "train.ft.txt").write_bytes(b"__label__2 Good: one\r__label__1 Bad: two\r__label__2 Fine: three\r")
+    with pytest.raises(ValueError, match=r"train.ft.txt: line 1: holds several reviews .* LF line endings"):
+        load_amazon("train")
+
+
+@pytest.mark.parametrize("damage", [lambda raw: raw[: len(raw) // 2], lambda raw: b"garbage" + raw],
+                         ids=["truncated", "garbage"])
+def test_a_damaged_cifar_batch_names_the_file(data_dir, damage):
+    folder = _cifar_tree(data_dir)
+    batch = folder / "data_batch_2"
+    batch.write_bytes(damage(batch.read_bytes()))
+    with pytest.raises(datasets.DatasetError, match="the CIFAR batch is truncated or damaged") as err:
+        load_cifar10()
+    assert str(batch) in str(err.value) and "re-fetch cifar10" in str(err.value)
+
+
+def test_an_emptied_cifar_batch_makes_the_folder_incomplete(data_dir):
+    folder = _cifar_tree(data_dir)
+    (folder / "data_batch_2").write_bytes(b"")
+    with pytest.raises(datasets.DatasetError, match=r"is incomplete \(missing: data_batch_2 \(empty\)\)") as err:
+        load_cifar10()
+    assert str(folder) in str(err.value) and "fetch again" in str(err.value)

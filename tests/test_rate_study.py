@@ -209,3 +209,42 @@ def test_placebo_and_forward_split_run_together_on_a_dated_table() -> None:
     (tr, te), = grouped_splits(groups[placebo.index], placebo.label, n_splits=1, seed=0)
     assert not set(groups[placebo.index][tr]) & set(groups[placebo.index][te])
     assert set(placebo.label[te]) == {0, 1}
+
+
+def _png_header(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header claims ``width`` x ``height`` pixels (a decompression bomb's opening)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.parametrize("side", [10_000, 20_000])  # 100 Mpx: over the course's limit; 400 Mpx: over Pillow's
+def test_photo_table_skips_a_decompression_bomb_by_its_line(tmp_path: Path, side: int) -> None:
+    _png(tmp_path / "a.png")
+    _png_header(tmp_path / "bomb.png", side, side)
+    (tmp_path / "photos.csv").write_text("file,date\na.png,2022-05-02\nbomb.png,2022-05-02\n", encoding="utf-8")
+    table = read_photo_table(tmp_path)
+    assert [p.path.name for p in table.photos] == ["a.png"]
+    line, why = table.problems[0]
+    assert line == 3 and "bomb.png" in why and "shrink the image or remove it" in why
+
+
+def test_photo_table_refuses_the_same_photo_under_another_name(tmp_path: Path) -> None:
+    _png(tmp_path / "a.png")
+    (tmp_path / "copy.png").write_bytes((tmp_path / "a.png").read_bytes())
+    (tmp_path / "photos.csv").write_text("file,date\na.png,2022-05-02\ncopy.png,2023-06-01\n", encoding="utf-8")
+    table = read_photo_table(tmp_path)
+    assert [p.path.name for p in table.photos] == ["a.png"]
+    assert table.problems == [(3, "'copy.png' is the same photo (the same bytes) as line 2; this row is ignored")]
+
+
+def test_a_table_in_neither_encoding_names_the_right_line(tmp_path: Path) -> None:
+    (tmp_path / "photos.csv").write_bytes(b"file,date\na.png,2022-05-02\nb\x80\x80.png,2022-05-02\n")
+    with pytest.raises(ValueError, match=r"photos.csv: line 3 is neither UTF-8 nor cp949.*CSV UTF-8"):
+        read_photo_table(tmp_path)

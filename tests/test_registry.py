@@ -156,15 +156,15 @@ def test_package_entry_missing(tmp_path, monkeypatch):
 
 def test_a_partial_dataset_folder_is_not_present_and_says_what_is_missing(data_dir):
     (data_dir / "aclImdb" / "train" / "pos").mkdir(parents=True)
+    (data_dir / "aclImdb" / "train" / "pos" / "0_9.txt").write_text("a review")
+    (data_dir / "aclImdb" / "train" / "neg").mkdir()  # there, but emptied
     assert not registry.is_present("aclImdb")
-    assert registry.missing_parts("aclImdb") == ["train/neg", "test/pos", "test/neg"]
+    assert registry.missing_parts("aclImdb") == ["train/neg (empty)", "test/pos", "test/neg"]
     with pytest.raises(registry.DatasetError, match="incomplete") as err:
         fetch("aclImdb")
     assert "train/neg" in str(err.value) and str(data_dir / "aclImdb") in str(err.value)
     rows = {r["name"]: r for r in status()}
     assert rows["aclImdb"]["present"] is False
-
-
 
 
 def test_a_folder_placed_by_hand_is_present_by_its_glob(data_dir):
@@ -174,3 +174,39 @@ def test_a_folder_placed_by_hand_is_present_by_its_glob(data_dir):
     assert not is_present("amazonreviews")  # an empty folder is not the user's Kaggle files
     (own / "train.ft.txt.bz2").write_bytes(b"")
     assert is_present("amazonreviews")
+
+
+def test_two_fetches_of_one_entry_at_once_download_it_once(data_dir, monkeypatch):
+    """The second fetch waits on the entry's lock and then finds the file the first installed."""
+    import threading
+    import time
+
+    toy = Entry("toy", "a toy file", ("https://example.org/toy.bin",), None, "file", "toy", filename="toy.bin")
+    monkeypatch.setitem(REGISTRY, "toy", toy)
+    calls = []
+
+    def slow_download(e, data_dir, progressbar):
+        calls.append(e.name)
+        time.sleep(0.3)  # long enough for the other thread to arrive
+        out = data_dir / ".downloads" / f"toy-{len(calls)}.bin"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(b"toy bytes")
+        return out
+
+    monkeypatch.setattr(registry, "_download", slow_download)
+    results, errors = [], []
+
+    def worker():
+        try:
+            results.append(fetch("toy", data_dir, progressbar=False))
+        except Exception as exc:  # noqa: BLE001 - the test reports any failure below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert errors == [] and calls == ["toy"]
+    assert results == [data_dir / "toy" / "toy.bin"] * 2
+    assert (data_dir / "toy" / "toy.bin").read_bytes() == b"toy bytes"

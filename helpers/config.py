@@ -77,14 +77,15 @@ def data_dir(create: bool = True) -> Path:
         from platformdirs import user_cache_dir
 
         path = Path(user_cache_dir(APP_NAME))
+    source = DATA_DIR_ENV if env else "the default user cache dir"
     if path.exists() and not path.is_dir():
-        raise DataDirError(f"{DATA_DIR_ENV} points at {path}, which is a file, not a folder: "
-                           "set it to a folder (it is created if missing).")
+        raise DataDirError(f"The data directory {path} (from {source}) is a file, not a folder: "
+                           f"set {DATA_DIR_ENV} to a folder (it is created if missing).")
     if create:
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise DataDirError(f"The data directory {path} (from {DATA_DIR_ENV or 'the default'}) cannot be "
+            raise DataDirError(f"The data directory {path} (from {source}) cannot be "
                                f"created: {exc.strerror or exc}. Set {DATA_DIR_ENV} to a writable folder.") from exc
     return path.resolve()
 

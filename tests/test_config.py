@@ -114,3 +114,24 @@ def test_set_seed_reproduces_keras():
                                   keras.ops.convert_to_numpy(layer_b.kernel))
     config.set_seed(8)
     assert not np.array_equal(keras.ops.convert_to_numpy(keras.random.uniform((5,))), first)
+
+
+def test_a_relative_data_dir_is_taken_from_the_checkout(monkeypatch: pytest.MonkeyPatch):
+    checkout = Path(config.__file__).resolve().parent.parent
+    monkeypatch.setenv(config.DATA_DIR_ENV, "some/rel-data")
+    monkeypatch.chdir(checkout / "notebooks")  # where papermill and JupyterLab run
+    assert config.data_dir(create=False) == (checkout / "some" / "rel-data").resolve()
+
+
+@pytest.mark.parametrize("value, message", [
+    ("   ", "is blank: unset it"),
+    ("FILE", "is a file, not a folder: set TLBOOK_DATA_DIR to a folder"),
+    ("FILE/below", "cannot be created: .* Set TLBOOK_DATA_DIR to a writable folder"),
+])
+def test_a_bad_data_dir_names_the_variable_and_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       value: str, message: str):
+    (tmp_path / "FILE").write_text("not a folder")
+    monkeypatch.setenv(config.DATA_DIR_ENV, value.replace("FILE", str(tmp_path / "FILE")))
+    with pytest.raises(config.DataDirError, match=message) as err:
+        config.data_dir()
+    assert "TLBOOK_DATA_DIR" in str(err.value)

@@ -67,6 +67,14 @@ def test_validate_refuses_to_check_nothing(capsys) -> None:
     assert "nothing was checked" in capsys.readouterr().err
 
 
+def test_validate_refuses_a_misspelled_only_beside_a_good_one(capsys) -> None:
+    from tools.validate import main
+
+    assert main(["--only", "02", "99"]) == 2  # before anything runs: 02 is not executed either
+    err = capsys.readouterr().err
+    assert "no notebook matches --only 99" in err and "nothing was run" in err and "00, 01, 02" in err
+
+
 def test_read_glue_from_papermill_record(tmp_path) -> None:
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("glue")

@@ -163,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"validate: {exc}", file=sys.stderr)
         return 2
     paths = notebook_paths(only=args.only)
+    unmatched = [o for o in args.only or [] if not notebook_paths(only=[o])]
+    if unmatched and paths:
+        print(f"validate: no notebook matches --only {' '.join(unmatched)} (the notebooks are "
+              f"{', '.join(p.stem[:2] for p in notebook_paths())}): nothing was run", file=sys.stderr)
+        return 2
     if not paths:
         print(f"validate: no notebook matches --only {' '.join(args.only or [])}: nothing was checked",
               file=sys.stderr)

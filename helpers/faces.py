@@ -40,7 +40,7 @@ __all__ = [
     "squeezenet_features", "DEEPFACE_DIMS", "DEEPFACE_WEIGHTS", "DEEPFACE_RELEASES",
     "TIMING_ONLY_SUFFIX", "deepface_version", "deepface_home", "deepface_emotion", "deepface_embedding",
     "EMOTION_REAL", "EMOTION_SUBSTITUTE", "EMBEDDING_REAL", "EMBEDDING_SUBSTITUTE", "ROLES",
-    "choose_featurizers", "fresh_start",
+    "choose_featurizers", "fresh_start", "require_enough_faces",
 ]
 
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -692,3 +692,21 @@ def fresh_start(model: Any) -> Callable[[int], None]:
             v.assign(np.array([int(seed) + k, 0], dtype=v.dtype))
 
     return restart
+
+
+def require_enough_faces(ok: np.ndarray, y: np.ndarray, minimum: int = 20) -> None:
+    """Stop with a clear message when too few photos had a detectable face for the study.
+
+    ``ok`` marks the photos with a face; ``y`` holds every photo's label. The
+    splits and intervals below need at least ``minimum`` photos and both labels.
+    """
+    ok, y = np.asarray(ok, bool), np.asarray(y)
+    used, labels = int(ok.sum()), np.unique(y[ok])
+    if used >= minimum and len(labels) == 2:
+        return
+    raise ValueError(
+        f"only {used} of {len(ok)} photos had a detectable face"
+        + (f" (labels present: {labels.tolist()})" if used else "")
+        + f"; the study needs at least {minimum} photos with both labels. If your photos are already "
+        "cropped to faces, set DETECT_FACES = False in the parameters cell; otherwise add photos "
+        "in which the face is large and frontal.")

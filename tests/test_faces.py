@@ -534,3 +534,12 @@ def test_fresh_start_makes_each_fit_reproducible_from_its_seed() -> None:
     restart(7)
     np.testing.assert_array_equal(model.predict(x, verbose=0), before)  # restart restores the start
     assert int(model.optimizer.iterations.numpy()) == 0
+
+
+def test_too_few_faces_stops_with_the_fix() -> None:
+    y = np.array([0, 1] * 15)
+    faces.require_enough_faces(np.ones(30, bool), y)  # enough, both labels
+    with pytest.raises(ValueError, match=r"only 3 of 30 photos had a detectable face.*DETECT_FACES = False"):
+        faces.require_enough_faces(np.arange(30) < 3, y)
+    with pytest.raises(ValueError, match=r"labels present: \[0\]"):
+        faces.require_enough_faces(y == 0, y)

@@ -26,7 +26,7 @@ import numpy as np
 __all__ = [
     "length_stats",
     "PAD", "UNK", "PAD_TOKEN", "UNK_TOKEN", "ABBREVIATIONS", "split_sentences", "tokenize", "document_tokens",
-    "Vocabulary", "WordVectors", "embedding_matrix",
+    "Vocabulary", "WordVectors", "embedding_matrix", "confident_mistakes",
 ]
 
 PAD, UNK = 0, 1
@@ -244,3 +244,30 @@ def length_stats(lengths: Sequence[int] | np.ndarray, cut: int = 100,
         "share_cut": float((arr > cut).mean()),
         "share_tokens_kept": float(np.minimum(arr, cut).sum() / total) if total else 1.0,
     }
+
+
+def confident_mistakes(texts: Sequence[str], y_true: np.ndarray, p_positive: np.ndarray, n: int = 5,
+                       chars: int = 300):
+    """The ``n`` wrong predictions the model was surest of, as a table of review excerpts.
+
+    ``p_positive`` is the predicted probability of label 1 (positive) per text,
+    thresholded at 0.5. Columns: the true label, the predicted probability of
+    *positive*, the model's confidence in its wrong answer, and the first
+    ``chars`` characters of the review. The index is the text's position.
+    """
+    import pandas as pd
+
+    y_true, p = np.asarray(y_true).ravel(), np.asarray(p_positive, dtype=float).ravel()
+    if not len(texts) == len(y_true) == len(p):
+        raise ValueError(f"texts ({len(texts)}), y_true ({len(y_true)}) and p_positive ({len(p)}) differ in length")
+    pred = (p > 0.5).astype(int)
+    wrong = np.flatnonzero(pred != y_true)
+    confidence = np.where(pred == 1, p, 1 - p)
+    top = wrong[np.argsort(-confidence[wrong], kind="stable")][:n]
+    names = {0: "negative", 1: "positive"}
+    return pd.DataFrame({
+        "true label": [names[int(y_true[i])] for i in top],
+        "P(positive)": p[top].round(3),
+        "confidence in the wrong answer": confidence[top].round(3),
+        "review (start)": [texts[i][:chars] + ("..." if len(texts[i]) > chars else "") for i in top],
+    }, index=pd.Index(top, name="test review"))

@@ -123,3 +123,19 @@ def test_length_stats_rejects_bad_input() -> None:
         length_stats([])
     with pytest.raises(ValueError):
         length_stats([3, -1])
+
+
+def test_confident_mistakes_puts_the_surest_wrong_answers_first() -> None:
+    from helpers.text import confident_mistakes
+
+    texts = ["great film", "awful", "fine I guess", "a" * 400, "boring"]
+    y = np.array([1, 0, 1, 0, 0])
+    p = np.array([0.9, 0.8, 0.3, 0.99, 0.1])  # wrong: 1 (0.8 positive), 2 (0.7 negative), 3 (0.99 positive)
+    table = confident_mistakes(texts, y, p, n=2, chars=10)
+    assert list(table.index) == [3, 1]
+    assert list(table["true label"]) == ["negative", "negative"]
+    assert list(table["confidence in the wrong answer"]) == [0.99, 0.8]
+    assert table.loc[3, "review (start)"] == "a" * 10 + "..."
+    assert len(confident_mistakes(texts, y, p)) == 3  # only the wrong ones, however large n
+    with pytest.raises(ValueError, match="differ in length"):
+        confident_mistakes(texts[:2], y, p)

@@ -147,23 +147,29 @@ def _load_cached(path: Path, dim: int) -> np.ndarray | None:
     return None
 
 
-def _checked(featurizer: Featurizer, results: Sequence[np.ndarray | None], n: int) -> list[np.ndarray | None]:
-    """The vectors of one batch as float32, after checking count, length and finiteness of every one."""
+def _checked(featurizer: Featurizer, results: Sequence[np.ndarray | None], n: int,
+             names: Sequence[str] = ()) -> list[np.ndarray | None]:
+    """The vectors of one batch as float32, after checking count, length and finiteness of every one.
+
+    ``names`` (one per image: a path, or ``image 12`` for an array) go into the error messages.
+    """
     results = list(results)
     if len(results) != n:
         raise ValueError(f"{featurizer.name} returned {len(results)} results for {n} images; "
                          "nothing of this batch was cached")
     out: list[np.ndarray | None] = []
-    for vec in results:
+    for k, vec in enumerate(results):
         if vec is None:
             out.append(None)
             continue
+        which = f" for {names[k]}" if k < len(names) else ""
         vec = np.asarray(vec, dtype=np.float32).reshape(-1)
         if vec.shape[0] != featurizer.dim:
-            raise ValueError(f"{featurizer.name} returned {vec.shape[0]} values, expected {featurizer.dim}; "
+            raise ValueError(f"{featurizer.name} returned {vec.shape[0]} values{which}, expected {featurizer.dim}; "
                              "nothing of this batch was cached")
         if not np.isfinite(vec).all():
-            raise ValueError(f"{featurizer.name} returned non-finite values; nothing of this batch was cached")
+            raise ValueError(f"{featurizer.name} returned non-finite values{which} (NaN or infinity): replace or "
+                             "remove that image; nothing of this batch was cached")
         out.append(vec)
     return out
 
@@ -204,7 +210,8 @@ def featurize(images_or_paths: Sequence[np.ndarray | str | Path] | np.ndarray, f
         chunk = todo[start:start + batch_size]
         batch = [read_image(items[i]) if isinstance(items[i], (str, Path)) else to_rgb_uint8(items[i])
                  for i, _ in chunk]
-        results = _checked(featurizer, featurizer.compute(batch), len(chunk))  # raises: nothing written
+        names = [str(items[i]) if isinstance(items[i], (str, Path)) else f"image {i}" for i, _ in chunk]
+        results = _checked(featurizer, featurizer.compute(batch), len(chunk), names)  # raises: nothing written
         for (i, key), vec in zip(chunk, results, strict=True):
             if vec is None:
                 _atomic_write(folder / f"{key}.none", lambda fh: None)

@@ -543,3 +543,16 @@ def test_too_few_faces_stops_with_the_fix() -> None:
         faces.require_enough_faces(np.arange(30) < 3, y)
     with pytest.raises(ValueError, match=r"labels present: \[0\]"):
         faces.require_enough_faces(y == 0, y)
+
+
+def test_a_non_finite_vector_names_its_image_and_caches_nothing(tmp_path: Path) -> None:
+    _png(tmp_path / "good.png", 200)
+    _png(tmp_path / "bad.png", 100)
+
+    def broken(batch):  # NaN for the darker photo
+        return [np.full(3, np.nan) if img.mean() < 150 else img.reshape(-1, 3).mean(0) for img in batch]
+
+    feat = Featurizer("broken", 3, broken)
+    with pytest.raises(ValueError, match=r"non-finite values for .*bad\.png .*replace or remove that image"):
+        featurize([tmp_path / "good.png", tmp_path / "bad.png"], feat, cache_dir=tmp_path / "cache")
+    assert not list((tmp_path / "cache").rglob("*.npy"))

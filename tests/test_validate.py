@@ -38,11 +38,19 @@ def test_thresholds_file_is_well_formed() -> None:
     ("04_x:\n  nb05_a: {min: 0.9}\n", "glue key of this chapter, nb04_name"),
     ("04_x:\n  nb04_a: {minimum: 0.9}\n", "unknown fields"),
     ("04_x: [1, 2\n", "not valid YAML"),
+    ("04_x:\n  nb04_a: {min: 0.9, max: 0.5}\n", "min 0.9 is above max 0.5"),
 ])
 def test_a_malformed_thresholds_file_is_reported_with_its_path(tmp_path, text, message) -> None:
     path = tmp_path / "thresholds.yml"
     path.write_text(text)
     with pytest.raises(ThresholdsError, match=message) as err:
+        load_thresholds(path)
+    assert str(path) in str(err.value)
+
+
+def test_a_missing_thresholds_file_names_it_and_the_fix(tmp_path) -> None:
+    path = tmp_path / "thresholds.yml"
+    with pytest.raises(ThresholdsError, match="cannot be read .* `git checkout tests/thresholds.yml`") as err:
         load_thresholds(path)
     assert str(path) in str(err.value)
 

@@ -38,6 +38,9 @@ def load_thresholds(path: Path = THRESHOLDS) -> dict:
     """Notebook stem -> {glue key -> rule}, checked by :func:`check_thresholds`."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ThresholdsError(f"{path}: cannot be read ({exc.strerror or exc}); it holds the validation rules "
+                              "and belongs to the repository: restore it with `git checkout tests/thresholds.yml`") from exc
     except yaml.YAMLError as exc:
         raise ThresholdsError(f"{path}: not valid YAML ({exc})") from exc
     check_thresholds(data, path)
@@ -53,6 +56,8 @@ def _check_rule(rule, where: str) -> None:
     for bound in ("min", "max"):
         if bound in rule and (isinstance(rule[bound], bool) or not isinstance(rule[bound], (int, float))):
             raise ThresholdsError(f"{where}: {bound} must be a number, not {rule[bound]!r}")
+    if "min" in rule and "max" in rule and rule["min"] > rule["max"]:
+        raise ThresholdsError(f"{where}: min {rule['min']} is above max {rule['max']}: no value could pass")
     if "kind" in rule and rule["kind"] not in KINDS:
         raise ThresholdsError(f"{where}: kind must be one of {sorted(KINDS)}, not {rule['kind']!r}")
 

@@ -79,7 +79,7 @@ def read_cifar_batch(path: Path) -> dict:
     try:
         with open(path, "rb") as fh:
             obj = _RestrictedUnpickler(fh, encoding="bytes").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, OSError) as exc:
+    except Exception as exc:  # damaged pickles raise many classes (EOFError, OverflowError, MemoryError, ...)
         if isinstance(exc, pickle.UnpicklingError) and str(exc).startswith("Refusing to load"):
             raise
         what = "empty" if path.is_file() and path.stat().st_size == 0 else "truncated or damaged"

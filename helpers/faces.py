@@ -711,6 +711,9 @@ def require_enough_faces(ok: np.ndarray, y: np.ndarray, minimum: int = 20) -> No
     used, labels = int(ok.sum()), np.unique(y[ok])
     if used >= minimum and len(labels) == 2:
         return
+    if used >= minimum:
+        raise ValueError(f"all {used} photos with a face carry label {labels.tolist()[0]}: the study compares two "
+                         "labels, so the table needs photos of both (check the dates against the decision calendar)")
     raise ValueError(
         f"only {used} of {len(ok)} photos had a detectable face"
         + (f" (labels present: {labels.tolist()})" if used else "")

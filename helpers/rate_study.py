@@ -149,7 +149,7 @@ def _decode_table(csv_path: Path) -> str:
             return raw.decode(enc)
         except UnicodeDecodeError as exc:
             first_error = min(first_error, exc.start)
-    line = raw[:first_error].count(b"\n") + 1
+    line = raw[:first_error].replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n") + 1  # any line ending
     raise ValueError(f"{csv_path}: line {line} is neither UTF-8 nor cp949 text. Save the table as "
                      "'CSV UTF-8' (Excel: Save As > CSV UTF-8) and try again.")
 

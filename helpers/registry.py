@@ -445,6 +445,10 @@ def fetch(entry: str | Entry, data_dir: Path | None = None, download_missing: bo
         if e.kind in ("file", "member"):
             verify(e, data_dir)
         return path
+    if e.kind != "manual" and path.is_dir() and missing_parts(e, data_dir):
+        raise DatasetError(f"{path} is incomplete (missing: {', '.join(missing_parts(e, data_dir))}). "
+                           "An extraction was interrupted or files were deleted: remove the folder and "
+                           f"fetch again (`python -m helpers.datasets fetch {e.name}`).")
     if e.kind == "manual" or not e.urls or not download_missing:
         raise DatasetMissingError(_missing_message(e, data_dir))
     with _entry_lock(e, data_dir):  # a second process fetching into this folder waits here
@@ -479,10 +483,6 @@ def _entry_lock(e: Entry, data_dir: Path):
 
 
 def _download_and_install(e: Entry, data_dir: Path, path: Path, progressbar: bool) -> Path:
-    if path.is_dir() and missing_parts(e, data_dir):
-        raise DatasetError(f"{path} is incomplete (missing: {', '.join(missing_parts(e, data_dir))}). "
-                           "An extraction was interrupted or files were deleted: remove the folder and "
-                           f"fetch again (`python -m helpers.datasets fetch {e.name}`).")
     if path.is_symlink() or path.exists():  # in the way: say so before a long download, not after
         what = "a dangling link" if path.is_symlink() and not path.exists() else (
             "a file" if path.is_file() else "a folder")

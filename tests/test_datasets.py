@@ -575,8 +575,9 @@ def test_amazon_with_cr_only_line_endings_says_so(data_dir):
         load_amazon("train")
 
 
-@pytest.mark.parametrize("damage", [lambda raw: raw[: len(raw) // 2], lambda raw: b"garbage" + raw],
-                         ids=["truncated", "garbage"])
+@pytest.mark.parametrize("damage", [lambda raw: raw[: len(raw) // 2], lambda raw: b"garbage" + raw,
+                                    lambda raw: b"\x95" + b"\xff" * 8, lambda raw: b"\x95" + b"\0" * 6 + b"\x10\0"],
+                         ids=["truncated", "garbage", "huge frame", "frame of 4 KiB of nothing"])
 def test_a_damaged_cifar_batch_names_the_file(data_dir, damage):
     folder = _cifar_tree(data_dir)
     batch = folder / "data_batch_2"

@@ -543,6 +543,8 @@ def test_too_few_faces_stops_with_the_fix() -> None:
         faces.require_enough_faces(np.arange(30) < 3, y)
     with pytest.raises(ValueError, match=r"labels present: \[0\]"):
         faces.require_enough_faces(y == 0, y)
+    with pytest.raises(ValueError, match=r"all 30 photos with a face carry label 1: .* photos of both"):
+        faces.require_enough_faces(np.ones(30, bool), np.ones(30, int))
 
 
 def test_a_non_finite_vector_names_its_image_and_caches_nothing(tmp_path: Path) -> None:

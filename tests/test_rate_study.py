@@ -244,7 +244,8 @@ def test_photo_table_refuses_the_same_photo_under_another_name(tmp_path: Path) -
     assert table.problems == [(3, "'copy.png' is the same photo (the same bytes) as line 2; this row is ignored")]
 
 
-def test_a_table_in_neither_encoding_names_the_right_line(tmp_path: Path) -> None:
-    (tmp_path / "photos.csv").write_bytes(b"file,date\na.png,2022-05-02\nb\x80\x80.png,2022-05-02\n")
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n", b"\r"])
+def test_a_table_in_neither_encoding_names_the_right_line(tmp_path: Path, eol: bytes) -> None:
+    (tmp_path / "photos.csv").write_bytes(eol.join([b"file,date", b"a.png,2022-05-02", b"b\x80\x80.png,2022-05-02", b""]))
     with pytest.raises(ValueError, match=r"photos.csv: line 3 is neither UTF-8 nor cp949.*CSV UTF-8"):
         read_photo_table(tmp_path)

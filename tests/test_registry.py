@@ -160,9 +160,10 @@ def test_a_partial_dataset_folder_is_not_present_and_says_what_is_missing(data_d
     (data_dir / "aclImdb" / "train" / "neg").mkdir()  # there, but emptied
     assert not registry.is_present("aclImdb")
     assert registry.missing_parts("aclImdb") == ["train/neg (empty)", "test/pos", "test/neg"]
-    with pytest.raises(registry.DatasetError, match="incomplete") as err:
-        fetch("aclImdb")
-    assert "train/neg" in str(err.value) and str(data_dir / "aclImdb") in str(err.value)
+    for download_missing in (True, False):  # offline too: say what is missing, not "get the dataset"
+        with pytest.raises(registry.DatasetError, match="incomplete") as err:
+            fetch("aclImdb", download_missing=download_missing)
+        assert "train/neg (empty)" in str(err.value) and str(data_dir / "aclImdb") in str(err.value)
     rows = {r["name"]: r for r in status()}
     assert rows["aclImdb"]["present"] is False
 

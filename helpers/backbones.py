@@ -161,10 +161,21 @@ class Backbone:
     head_input: str  # "flatten" (the source's VGG16 head) or "avg" (global average pooling)
     substitute: str = ""  # key of the backbone that stands in offline in lab/smoke
     smoke_size: int = 99
+    lab_fine_tune_split: str = ""  # a later cut for lab and smoke, where the full top block is slow on a CPU
 
     def size(self, profile: str) -> int:
         """Input size in ``profile``."""
         return {"smoke": self.smoke_size, "lab": self.lab_size, "full": self.native}[config.resolve_profile(profile)]
+
+    def fine_tune_split_for(self, profile: str) -> str:
+        """The layer after which fine-tuning unfreezes, in ``profile``.
+
+        ``full`` always uses :attr:`fine_tune_split` (the source's top block);
+        ``lab`` and ``smoke`` use :attr:`lab_fine_tune_split` where one is set.
+        """
+        if config.resolve_profile(profile) == "full" or not self.lab_fine_tune_split:
+            return self.fine_tune_split
+        return self.lab_fine_tune_split
 
     def preprocess_fn(self) -> Callable:
         """Maps float RGB pixels in [0, 255] to the backbone's input."""
@@ -208,9 +219,10 @@ class Backbone:
 
 
 BACKBONES: dict[str, Backbone] = {b.key: b for b in [
-    Backbone("vgg16", "VGG16", "VGG16", "vgg16_notop", "vgg16", native=224, lab_size=96,
+    Backbone("vgg16", "VGG16", "VGG16", "vgg16_notop", "vgg16", native=224, lab_size=80,
              fine_tune_split="block4_pool", probe_layers=("block1_conv2", "block5_conv3"),
-             head_input="flatten", substitute="squeezenet", smoke_size=64),
+             head_input="flatten", substitute="squeezenet", smoke_size=64,
+             lab_fine_tune_split="block5_conv2"),   # lab: fine-tune block5_conv3 only (a third of block 5's work)
     Backbone("squeezenet", "SqueezeNet v1.1", "squeezenet", "squeezenet_weights", "caffe", native=227,
              lab_size=227, fine_tune_split="fire8_concat", probe_layers=("relu_conv1", "fire9_concat"),
              head_input="avg"),

@@ -113,6 +113,7 @@ class Featurizer:
     dim: int
     compute: Callable[[list[np.ndarray]], list[np.ndarray | None]]
     description: str = ""
+    batch_size: int = 32  # images per ``compute`` call in :func:`featurize` (large models: fewer, for memory)
 
 
 class Features(NamedTuple):
@@ -175,7 +176,7 @@ def _checked(featurizer: Featurizer, results: Sequence[np.ndarray | None], n: in
 
 
 def featurize(images_or_paths: Sequence[np.ndarray | str | Path] | np.ndarray, featurizer: Featurizer,
-              cache_dir: str | Path | None = None, batch_size: int = 32, verbose: bool = True) -> Features:
+              cache_dir: str | Path | None = None, batch_size: int | None = None, verbose: bool = True) -> Features:
     """Vectors for every image, computed once and then read from the disk cache.
 
     The cache lives in ``cache_dir/<featurizer.name>/<content hash>.npy``; an image
@@ -184,7 +185,8 @@ def featurize(images_or_paths: Sequence[np.ndarray | str | Path] | np.ndarray, f
     file + ``os.replace``): if ``featurizer.compute`` raises, nothing of that
     batch is cached and the error propagates. A cached ``.npy`` that cannot be
     read, has the wrong length or holds non-finite values is recomputed, with a
-    :class:`CacheWarning` naming the file. Returns ``(vectors, ok)``; when
+    :class:`CacheWarning` naming the file. ``batch_size`` defaults to the
+    featurizer's own. Returns ``(vectors, ok)``; when
     ``verbose``, prints how many were computed, read from the cache, and had
     no face.
     """
@@ -206,6 +208,7 @@ def featurize(images_or_paths: Sequence[np.ndarray | str | Path] | np.ndarray, f
         elif (folder / f"{key}.none").is_file():
             continue
         todo.append((i, key))
+    batch_size = batch_size or featurizer.batch_size
     for start in range(0, len(todo), batch_size):
         chunk = todo[start:start + batch_size]
         batch = [read_image(items[i]) if isinstance(items[i], (str, Path)) else to_rgb_uint8(items[i])
@@ -602,7 +605,8 @@ def deepface_embedding(model_name: str = "VGG-Face", detector_backend: str = "op
 
     return Featurizer(_deepface_name(model_name, detector_backend, timing_only), DEEPFACE_DIMS[model_name],
                       compute, f"DeepFace {model_name} embedding"
-                      + (" - RANDOM WEIGHTS, TIMING ONLY" if timing_only else ""))
+                      + (" - RANDOM WEIGHTS, TIMING ONLY" if timing_only else ""),
+                      batch_size=8)  # 224-px activations of a VGG-16-sized net: 8 images keep the peak memory low
 
 
 # --------------------------------------------------------------------------- choosing

@@ -128,6 +128,16 @@ def test_split_backbone_recomposes():
         "fire9_squeeze1x1", "fire9_expand1x1", "fire9_expand3x3"}
 
 
+def test_fine_tune_split_depends_on_the_profile_only_where_a_lab_cut_is_set():
+    vgg, squeeze = backbones.BACKBONES["vgg16"], backbones.BACKBONES["squeezenet"]
+    assert vgg.fine_tune_split_for("full") == "block4_pool"      # the source: all of block 5
+    assert vgg.fine_tune_split_for("lab") == "block5_conv2"      # lab: block5_conv3 only
+    assert vgg.fine_tune_split_for("smoke") == "block5_conv2"
+    assert {squeeze.fine_tune_split_for(p) for p in ("smoke", "lab", "full")} == {"fire8_concat"}
+    with pytest.raises(ValueError, match="profile"):
+        vgg.fine_tune_split_for("fast")
+
+
 def test_every_records_layers_exist_in_its_architecture():
     import keras
 
@@ -137,7 +147,7 @@ def test_every_records_layers_exist_in_its_architecture():
         else:
             model = getattr(keras.applications, rec.constructor)(include_top=False, weights=None,
                                                                  input_shape=(rec.native, rec.native, 3))
-        for name in (rec.fine_tune_split, *rec.probe_layers):
+        for name in (rec.fine_tune_split, *rec.probe_layers, *filter(None, [rec.lab_fine_tune_split])):
             model.get_layer(name)  # raises ValueError for a wrong name
         keras.backend.clear_session()
 

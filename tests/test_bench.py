@@ -608,7 +608,10 @@ def test_real_models_section_rows_with_a_fake_executor(course):
     assert whole["met"] is True and whole["value"] == 1000.0 and whole["rule"] == "<= 2400 s"
     md = bench_report.render_markdown(report)
     assert "### Lab with the real models (timing only, random weights)" in md
-    assert ("| 04_vgg | timing only (random weights) | VGG16 (random weights) at 96 px | `BACKBONE='vgg16-random'` "
+    from helpers.backbones import BACKBONES
+
+    assert (f"| 04_vgg | timing only (random weights) | VGG16 (random weights) at {BACKBONES['vgg16'].lab_size} px "
+            "| `BACKBONE='vgg16-random'` "
             "| 250 | 4000 | 300 | met |") in md
     assert "| 05_ft | timing only (random weights) |" in md and "| 420 | **missed** | runs after 04" in md
     assert "`USE_DEEPFACE=True`, `TIMING_ONLY=True`" in md

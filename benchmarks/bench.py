@@ -50,6 +50,7 @@ from benchmarks.measure import (  # noqa: E402
     _loadavg,
     bench_head,
     bench_inference,
+    bench_batch,
     bench_notebooks,
     bench_pipeline,
     fresh_validation,
@@ -78,6 +79,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=None, help="timed runs per micro-benchmark (default 3; quick 1)")
     p.add_argument("--smoke-repeats", type=int, default=None, help="runs per smoke notebook (default 3; quick 1)")
     p.add_argument("--lab-repeats", type=int, default=1, help="runs per lab notebook (default 1)")
+    p.add_argument("--batch-repeats", type=int, default=None,
+                   help="runs of all smoke notebooks together, as make test runs them (default 1)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="smoke notebooks at once in that batch (default: tools.execute.smoke_workers())")
     p.add_argument("--reuse-validation", action="store_true",
                    help="take lab wall times from a fresh _build/validation/report.json")
     p.add_argument("--timeout", type=float, default=1800, help="seconds per notebook run")
@@ -104,6 +109,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     q = args.quick
     args.repeats = args.repeats or (1 if q else 3)
     args.smoke_repeats = args.smoke_repeats or (1 if q else 3)
+    args.batch_repeats = args.batch_repeats or 1
     args.pipeline_images = args.pipeline_images or (40 if q else 200)
     args.head_images = args.head_images or (20 if q else 200)
     args.head_size = args.head_size or (128 if q else 224)
@@ -156,6 +162,11 @@ def run(args: argparse.Namespace) -> dict:
         report["notebooks"] = bench_notebooks(args.profiles, {"smoke": args.smoke_repeats, "lab": args.lab_repeats,
                                                               "full": 1}, args.only, args.timeout,
                                               args.reuse_validation, data_dir=fresh)
+        if "smoke" in args.profiles:
+            from tools.execute import smoke_workers
+
+            report["notebooks_batch"] = {"smoke": bench_batch("smoke", args.batch_repeats, args.only, args.timeout,
+                                                              args.workers or smoke_workers(), data_dir=fresh)}
         if fresh:
             report["notebooks_data_dir"] = str(fresh)
 

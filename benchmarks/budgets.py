@@ -15,7 +15,7 @@ BUDGETS_FILE = ROOT / "tests" / "budgets.yml"
 
 # (section, key) -> what it must be; "prefixes" is a mapping of two-digit notebook prefixes to seconds.
 SCHEMA: dict[str, dict[str, str]] = {
-    "lab": {"total_s": "seconds", "each_s": "seconds", "notebooks": "prefixes"},
+    "lab": {"total_s": "seconds", "each_s": "seconds", "notebooks": "prefixes", "peak_mb": "megabytes"},
     "smoke": {"total_s": "seconds"},
     "real_models": {"notebooks": "prefixes", "course_total_s": "seconds"},
     "micro": {"pipeline_min_ratio": "ratio", "head_min_ratio": "ratio"},

@@ -187,6 +187,34 @@ def bench_notebooks(profiles: Sequence[str], repeats: dict[str, int], only: list
     return out
 
 
+def bench_batch(profile: str, repeats: int, only: list[str] | None, timeout: float, workers: int,
+                root: Path | None = None, data_dir: Path | None = None) -> dict:
+    """Wall time of all notebooks of ``profile`` run together, ``workers`` at a time (what ``make test`` does).
+
+    Per-notebook times under this contention say nothing about one notebook run
+    alone (that is :func:`bench_notebooks`), so only the batch's wall time, its
+    peak memory (the largest single notebook's) and failures are kept.
+    """
+    from tools.execute import NOTEBOOKS, execute_many, notebook_paths
+
+    env = {"env": {"TLBOOK_DATA_DIR": str(data_dir), "KERAS_HOME": str(Path(data_dir) / "keras"),
+                   "DEEPFACE_HOME": str(Path(data_dir) / "deepface")}} if data_dir else {}
+    paths = notebook_paths(root or NOTEBOOKS, only=only)
+    walls, peaks, failed = [], [], []
+    for i in range(repeats):
+        print(f"  all {len(paths)} {profile} notebooks, {workers} at a time (run {i + 1}) ...", end=" ", flush=True)
+        runs, wall = execute_many(paths, profile, ROOT / "_build" / "bench" / f"{profile}-batch", workers,
+                                  inject=True, timeout=timeout, **env)
+        failed = sorted({*failed, *(ex.notebook for ex in runs if not ex.ok)})
+        print(f"{wall:.0f} s{' FAILED: ' + ', '.join(failed) if failed else ''}", flush=True)
+        walls.append(wall)
+        peaks.append(max((ex.peak_rss_mb for ex in runs), default=0.0))
+        if failed:
+            break
+    return {"workers": workers, "notebooks": [p.stem for p in paths], "wall_s": summarize(walls),
+            "peak_rss_mb": summarize(peaks), "ok": not failed, "failed": failed}
+
+
 # --------------------------------------------------------------------------- pipeline
 
 def pipeline_entry(ips: dict[str, list[float]], n_images: int, image_size: int, batch_size: int,

@@ -121,7 +121,9 @@ def test_targets_met_and_missed_with_causes():
     assert targets["lab: 07_glove"]["met"] is True  # 420 s within its own 480 s budget
     missed = targets["lab: 05_finetune"]
     assert missed["met"] is False and "In [9] 200 s" in missed["cause"]
-    assert targets["smoke: all notebooks together"]["value"] == 51 and targets["smoke: all notebooks together"]["met"]
+    smoke = targets["smoke: all notebooks together, one after another"]
+    assert smoke["value"] == 51 and smoke["met"]
+    assert targets["lab peak memory: 05_finetune"]["value"] == 3000 and targets["lab peak memory: 05_finetune"]["met"]
     pipe = targets[BEST]
     assert pipe["value"] == 3.9 and pipe["met"] is True and pipe["cause"] == ""
     layers = targets[LAYERS]  # the literal recipe is shown, honestly, even though it is not judged
@@ -155,7 +157,41 @@ def test_targets_name_a_notebook_subset():
     report["settings"]["only"] = ["01", "07"]
     names = [t["target"] for t in bench.evaluate_targets(report)]
     assert "lab: notebooks 01, 07 together (subset)" in names
-    assert "smoke: notebooks 01, 07 together (subset)" in names
+    assert "smoke: notebooks 01, 07 together (subset), one after another" in names
+
+
+def test_targets_judge_peak_memory_of_each_lab_notebook():
+    report = sample_report()
+    report["notebooks"]["lab"][2]["peak_rss_mb"] = s(4843)
+    targets = {t["target"]: t for t in bench.evaluate_targets(report)}
+    over = targets["lab peak memory: 05_finetune"]
+    assert over["rule"] == f"<= {bench_report.LAB_PEAK_MB} MB" and over["value"] == 4843 and over["met"] is False
+    assert targets["lab peak memory: 07_glove"]["met"] is True
+
+
+def test_smoke_total_is_the_batch_wall_time_when_measured():
+    report = sample_report()
+    report["notebooks_batch"] = {"smoke": {"workers": 2, "notebooks": ["01_basics", "07_glove"], "wall_s": s(35, 37),
+                                           "peak_rss_mb": s(900, 910), "ok": True, "failed": []}}
+    targets = {t["target"]: t for t in bench.evaluate_targets(report)}
+    batch = targets["smoke: all notebooks together, 2 at a time (as make test runs them)"]
+    assert batch["value"] == 36 and batch["met"] is True
+    assert not any(t.endswith("one after another") for t in targets)
+    report["notebooks_batch"]["smoke"].update(ok=False, failed=["07_glove"], wall_s=s(500))
+    batch = {t["target"]: t for t in bench.evaluate_targets(report)}[
+        "smoke: all notebooks together, 2 at a time (as make test runs them)"]
+    assert batch["met"] is False and batch["cause"].startswith("failed: 07_glove; one after another they take 51 s")
+    md = bench_report.render_markdown(dict(report, targets=bench.evaluate_targets(report)))
+    assert "**total, 2 at a time**" in md and "**total, one after another**" in md
+
+
+def test_merge_keeps_the_smoke_batch_with_its_profile():
+    previous = sample_report()
+    previous["notebooks_batch"] = {"smoke": {"workers": 2, "notebooks": [], "wall_s": s(40), "peak_rss_mb": s(1),
+                                             "ok": True, "failed": []}}
+    report = {"notebooks": {"lab": previous["notebooks"]["lab"]}}
+    bench_report.merge_previous(report, previous)
+    assert report["notebooks_batch"]["smoke"]["wall_s"]["median"] == 40 and "notebooks.smoke" in report["carried"]
 
 
 def test_bench_notebooks_executes_what_the_report_lacks(tmp_path, monkeypatch):
@@ -240,7 +276,7 @@ def test_render_markdown_sections_and_values():
     assert "| Test CPU | 2 (2) | 2.21.0 | 3.15.1 | on (default) |" in md
     assert "| 01_basics | 21 (20-22) | 805 (800-810) | 250 | 1500 | 300 |" in md
     assert "| 07_glove | 30 (29-31) | 900 (900-900) | 420 | 2500 | 480 |" in md
-    assert "| **total** | 51 |  | 1000 |  | 1200 |" in md
+    assert "| **total, one after another** | 51 |  | 1000 |  | 1200 |" in md
     assert "| `ImageDataGenerator.flow_from_directory` (source) | 31 (30-32) | 1 |" in md
     assert ("| `image_dataset_from_directory` + cache + 5 Keras augmentation layers + prefetch | 60 (60-62) "
             "| 2 (1.88-2) |") in md
@@ -447,7 +483,8 @@ def test_budgets_file_schema_and_the_bench_constants():
     data = budgets.load_budgets()
     assert budgets.validate_budgets(data) == []
     assert bench_report.LAB_TOTAL_S == data["lab"]["total_s"] == 1200 and bench_report.LAB_EACH_S == 300
-    assert bench_report.LAB_BUDGET_S == {"07": 480, "08": 600} and bench_report.SMOKE_TOTAL_S == 180
+    assert bench_report.LAB_BUDGET_S == {"07": 480, "08": 600} and bench_report.SMOKE_TOTAL_S == 120
+    assert bench_report.LAB_PEAK_MB == data["lab"]["peak_mb"] == 4096
     assert bench_report.REAL_MODELS_BUDGET_S == {"04": 300, "05": 420, "06": 300}
     assert bench_report.REAL_MODELS_TOTAL_S == 2400
     assert (bench_report.PIPELINE_MIN_RATIO, bench_report.HEAD_MIN_RATIO) == (3.0, 10.0)
@@ -811,3 +848,50 @@ def test_merge_keeps_the_origin_of_what_the_previous_report_kept():
     bench.merge_previous(report, previous)
     assert report["carried"]["pipeline"] == {"from": "2026-11-01", "loadavg": "0.0"}
     assert report["carried"]["head"]["from"] == previous["started"]
+
+
+# --------------------------------------------------------------------------- smoke notebooks together (tools.execute)
+
+def test_smoke_workers_reads_the_environment(monkeypatch):
+    from tools import execute as ex
+
+    monkeypatch.setenv("TLBOOK_SMOKE_WORKERS", "3")
+    assert ex.smoke_workers() == 3
+    monkeypatch.setenv("TLBOOK_SMOKE_WORKERS", "two")
+    with pytest.raises(ValueError, match=r"TLBOOK_SMOKE_WORKERS='two' is not a whole number; set it to 1, 2"):
+        ex.smoke_workers()
+    monkeypatch.setenv("TLBOOK_SMOKE_WORKERS", "0")
+    with pytest.raises(ValueError, match="must be at least 1"):
+        ex.smoke_workers()
+    monkeypatch.delenv("TLBOOK_SMOKE_WORKERS")
+    assert 1 <= ex.smoke_workers() <= 4
+
+
+def test_execute_many_runs_in_parallel_keeps_order_and_reports_a_crash(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from tools import execute as ex
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def fake(path, profile, out_dir, **kwargs):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.2)
+        with lock:
+            running[0] -= 1
+        if path.stem == "02_b":
+            raise RuntimeError("papermill is not installed")
+        return ex.Execution(path.stem, profile, 0.2, 10.0, True, str(out_dir / path.name))
+
+    monkeypatch.setattr(ex, "execute", fake)
+    paths = [tmp_path / f"{n}.ipynb" for n in ("01_a", "02_b", "03_c", "04_d")]
+    runs, wall = ex.execute_many(paths, "smoke", tmp_path / "out", workers=2, timeout=5)
+    assert [r.notebook for r in runs] == ["01_a", "02_b", "03_c", "04_d"]
+    assert most[0] == 2 and 0.35 < wall < 2.0  # two at a time: about two rounds of 0.2 s
+    assert runs[0].ok and runs[0].output.endswith("out/01_a/01_a.ipynb")
+    assert not runs[1].ok and runs[1].error == "RuntimeError: papermill is not installed"
+    assert all(r.ok for r in runs[2:])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from helpers import glue_keys
-from tools.execute import execute, notebook_paths
+from tools.execute import Execution, execute_many, notebook_paths, smoke_workers
 from tools.validate import load_thresholds
 
 NOTEBOOKS = notebook_paths()
@@ -20,14 +20,29 @@ LIMIT_S = float(os.environ.get("TLBOOK_SMOKE_LIMIT_S", "60"))
 THRESHOLDS = load_thresholds()
 
 
+@pytest.fixture(scope="session")
+def smoke_runs(request, tmp_path_factory) -> dict[str, Execution]:
+    """Every selected notebook executed in smoke, ``smoke_workers()`` at a time, once per session.
+
+    Only the notebooks whose test was collected run (``pytest -k 04`` runs one).
+    ``TLBOOK_SMOKE_WORKERS=1`` runs them one after another.
+    """
+    wanted = [item.callspec.params["path"] for item in request.session.items
+              if item.originalname == "test_notebook_runs_in_smoke" and hasattr(item, "callspec")]
+    out = tmp_path_factory.mktemp("smoke")
+    runs, wall = execute_many(wanted, "smoke", out, smoke_workers(), inject=True, timeout=LIMIT_S * 4)
+    print(f"\n{len(runs)} smoke notebooks, {smoke_workers()} at a time: {wall:.0f} s")
+    return {ex.notebook: ex for ex in runs}
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_in_smoke(path: Path, tmp_path: Path, monkeypatch) -> None:
+def test_notebook_runs_in_smoke(path: Path, smoke_runs: dict[str, Execution]) -> None:
     """The notebook runs without error, glues its checked keys, and reports its profile.
 
     The time limit only stops a hung kernel; the smoke speed budget is judged in ``make bench``.
     """
-    ex = execute(path, "smoke", tmp_path, inject=True, timeout=LIMIT_S * 4)
+    ex = smoke_runs[path.stem]
     assert ex.ok, f"{path.name} failed in smoke:\n{ex.error}"
     assert ex.glue.get(glue_keys.key(path.stem, "profile")) == "smoke"
     for name in glue_keys.STANDARD:

@@ -141,6 +141,48 @@ def execute(path: Path, profile: str, out_dir: Path, inject: bool = True,
                      str(output), error, glue)
 
 
+def smoke_workers() -> int:
+    """How many smoke notebooks run at once: ``TLBOOK_SMOKE_WORKERS``, else one per usable core, at most 4.
+
+    A smoke notebook spends most of its time single-threaded (kernel start, imports,
+    tracing tiny models), so two at a time on 2 cores roughly halve the wall time.
+    """
+    value = os.environ.get("TLBOOK_SMOKE_WORKERS", "")
+    if value:
+        try:
+            workers = int(value)
+        except ValueError:
+            raise ValueError(f"TLBOOK_SMOKE_WORKERS={value!r} is not a whole number; set it to 1, 2, ... "
+                             "(1 runs the smoke notebooks one after another)") from None
+        if workers < 1:
+            raise ValueError(f"TLBOOK_SMOKE_WORKERS={value!r} must be at least 1")
+        return workers
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(4, cores))
+
+
+def execute_many(paths: list[Path], profile: str, out_dir: Path, workers: int, **kwargs) -> tuple[list[Execution], float]:
+    """Execute ``paths`` ``workers`` at a time (each in its own papermill process, see :func:`execute`).
+
+    Each notebook writes to ``out_dir/<stem>/``. Returns the executions in the
+    order of ``paths`` and the wall time of the whole batch. Every notebook is
+    run even when another fails; a crash of the runner itself becomes a failed
+    :class:`Execution` that names the notebook.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(path: Path) -> Execution:
+        try:
+            return execute(path, profile, out_dir / path.stem, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - reported per notebook, the others still run
+            return Execution(path.stem, profile, 0.0, 0.0, False, "", f"{type(exc).__name__}: {exc}")
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        results = list(pool.map(one, paths))
+    return results, round(time.perf_counter() - start, 1)
+
+
 def _summarise_error(log: str) -> str:
     lines = [ln for ln in log.splitlines() if ln.strip() and not ln.startswith(("I0000", "W0000"))]
     return "\n".join(lines[-25:])

@@ -48,9 +48,9 @@ from benchmarks import real_models  # noqa: E402
 from benchmarks.measure import (  # noqa: E402
     FRESH_NOTEBOOKS_DATA,
     _loadavg,
+    bench_batch,
     bench_head,
     bench_inference,
-    bench_batch,
     bench_notebooks,
     bench_pipeline,
     fresh_validation,

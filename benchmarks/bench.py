@@ -53,9 +53,11 @@ from benchmarks.measure import (  # noqa: E402
     bench_inference,
     bench_notebooks,
     bench_pipeline,
+    cpu_ticks,
     fresh_validation,
     load_note,
     machine,
+    steal_share,
 )
 from benchmarks.report import SCHEMA, evaluate_targets, merge_previous, validate_report, write  # noqa: E402
 
@@ -147,7 +149,7 @@ def run(args: argparse.Namespace) -> dict:
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     report: dict = {"schema": SCHEMA, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "settings": settings,
                     "sections": list(args.sections), "errors": {}}
-    start_load = _loadavg()
+    start_load, start_ticks = _loadavg(), cpu_ticks()
     # The machine is always described: a figure without its machine is meaningless.
     report["machine"] = machine()
     report["machine"]["loadavg_start"] = start_load
@@ -199,8 +201,9 @@ def run(args: argparse.Namespace) -> dict:
             print(f"  FAILED: {report['errors'][name]}", flush=True)
         print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
     report["machine"]["loadavg_end"] = _loadavg()
+    report["machine"]["steal_share"] = steal_share(start_ticks, cpu_ticks())
     report["machine"]["load_note"] = load_note(start_load, report["machine"]["loadavg_end"],
-                                               report["machine"]["usable_cores"])
+                                               report["machine"]["usable_cores"], report["machine"]["steal_share"])
     report["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     if args.merge:
         previous = args.out / "latest.json"

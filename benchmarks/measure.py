@@ -99,15 +99,39 @@ def machine() -> dict:
             "platform": platform.platform()}
 
 
-def load_note(loadavg_start: str, loadavg_end: str, cores: int | None) -> str:
-    """A warning when the 1-minute load average exceeded the core count (other work competed)."""
+def cpu_ticks(stat: Path = Path("/proc/stat")) -> tuple[int, int] | None:
+    """(steal, total) CPU ticks since boot from ``/proc/stat``; None where there is no such file."""
+    try:
+        fields = stat.read_text().splitlines()[0].split()
+    except (OSError, IndexError):
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    values = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    return (values[7] if len(values) > 7 else 0), sum(values)
+
+
+def steal_share(start: tuple[int, int] | None, end: tuple[int, int] | None) -> float | None:
+    """The share of CPU time the hypervisor gave to other machines between two :func:`cpu_ticks`."""
+    if not start or not end or end[1] <= start[1]:
+        return None
+    return round((end[0] - start[0]) / (end[1] - start[1]), 4)
+
+
+def load_note(loadavg_start: str, loadavg_end: str, cores: int | None, steal: float | None = None) -> str:
+    """A warning when other work competed: the 1-minute load average above the core count, or the
+    hypervisor taking more than 5 % of the CPU time (steal) of a virtual machine."""
+    notes = []
     try:
         peak = max(float(loadavg_start.split()[0]), float(loadavg_end.split()[0]))
     except (ValueError, IndexError):
-        return ""
+        peak = 0.0
     if cores and peak > cores + 0.5:
-        return f"measured under contention: 1-min load average up to {peak:.1f} on {cores} cores"
-    return ""
+        notes.append(f"measured under contention: 1-min load average up to {peak:.1f} on {cores} cores")
+    if steal is not None and steal > 0.05:
+        notes.append(f"the virtual machine's host took {steal:.0%} of the CPU time during the run (steal), "
+                     "so its times are slower than this machine's own")
+    return "; ".join(notes)
 
 
 # --------------------------------------------------------------------------- notebooks

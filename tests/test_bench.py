@@ -895,3 +895,17 @@ def test_execute_many_runs_in_parallel_keeps_order_and_reports_a_crash(tmp_path,
     assert runs[0].ok and runs[0].output.endswith("out/01_a/01_a.ipynb")
     assert not runs[1].ok and runs[1].error == "RuntimeError: papermill is not installed"
     assert all(r.ok for r in runs[2:])
+
+
+def test_steal_time_from_proc_stat_and_its_note(tmp_path):
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 0 50 800 10 0 5 35 0 0\ncpu0 1 2 3\n")
+    assert bench_measure.cpu_ticks(stat) == (35, 1000)
+    assert bench_measure.cpu_ticks(tmp_path / "missing") is None
+    assert bench_measure.steal_share((35, 1000), (135, 2000)) == 0.1
+    assert bench_measure.steal_share(None, (1, 2)) is None
+    note = bench.load_note("0.5 0.4 0.3", "1.9 1 1", 2, steal=0.13)
+    assert note.startswith("the virtual machine's host took 13% of the CPU time during the run (steal)")
+    assert bench.load_note("0.5 0.4 0.3", "1.9 1 1", 2, steal=0.02) == ""
+    both = bench.load_note("6.6 2 1", "1 1 1", 2, steal=0.2)
+    assert "contention" in both and "steal" in both

@@ -14,6 +14,8 @@ import math
 import keras
 import numpy as np
 
+__all__ = ["ArrayBatches"]
+
 
 class ArrayBatches(keras.utils.PyDataset):
     """``x`` (and ``y``) in batches of ``batch_size``, sliced when Keras asks for them.

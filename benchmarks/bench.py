@@ -230,6 +230,7 @@ def finish(report: dict, validation: dict | None = None) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``make bench``; exits 1 when a section failed or the report is malformed."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as helpers sets it for the notebooks (helpers.config.use_onednn)
     args = parse_args(argv)
     report = run(args)
     problems = validate_report(report)

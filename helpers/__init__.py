@@ -14,6 +14,7 @@ from helpers.chapter import Chapter, ModelChoice, start_chapter  # noqa: E402
 from helpers.config import PROFILES, data_dir, resolve_profile, set_seed  # noqa: E402
 
 config.point_model_homes()  # before Keras is imported: its downloads go to the data directory
+config.use_onednn()  # before TensorFlow is imported: oneDNN's CPU kernels, off by default on AVX2 CPUs
 
 if "ipykernel" in sys.modules:  # in a notebook: keep TensorFlow's start-up lines off the page
     config.import_tensorflow_quietly()

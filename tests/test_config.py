@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +138,24 @@ def test_a_bad_data_dir_names_the_variable_and_the_fix(tmp_path: Path, monkeypat
     with pytest.raises(config.DataDirError, match=message) as err:
         config.data_dir()
     assert "TLBOOK_DATA_DIR" in str(err.value)
+
+
+def test_use_onednn_turns_it_on_unless_the_user_chose(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv(config.ONEDNN_ENV, raising=False)
+    assert config.use_onednn() is True
+    assert os.environ[config.ONEDNN_ENV] == "1"
+    monkeypatch.setenv(config.ONEDNN_ENV, "0")  # the learner's own choice wins
+    assert config.use_onednn() is False
+    assert os.environ[config.ONEDNN_ENV] == "0"
+
+
+def test_importing_helpers_before_tensorflow_runs_onednn_kernels():
+    """The notebooks import helpers first; TensorFlow then runs oneDNN's kernels even on an AVX2 CPU."""
+    code = ("import helpers, os\n"
+            "from helpers.config import onednn_status\n"
+            "print(os.environ['TF_ENABLE_ONEDNN_OPTS'], onednn_status())\n")
+    env = {k: v for k, v in os.environ.items() if k != config.ONEDNN_ENV}
+    env.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(Path(config.__file__).resolve().parent.parent))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["1", "on"]

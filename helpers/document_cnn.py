@@ -5,8 +5,12 @@ pooling -> sentence vectors -> a sentence-level ``Conv1D`` -> k-max pooling ->
 a 64-d document embedding -> noise/dropout -> ``Dense(64, relu)`` ->
 ``Dense(1, sigmoid)``. The source's book code sliced each sentence with a
 ``Lambda`` inside a Python loop; here the shared convolution is applied to all
-sentences at once (a ``(batch, sentences, words, dim)`` tensor through
-``TimeDistributed``), so the model has no closures and saves to ``.keras``.
+sentences at once: a ``Conv2D`` with a ``1 x word_kernel`` kernel over the
+``(batch, sentences, words, dim)`` tensor slides along the words of each
+sentence and never across sentences, which is the same arithmetic as one
+``Conv1D`` per sentence. The model has no closures and saves to ``.keras``.
+(``TimeDistributed(Conv1D)`` computes the same, but Keras 3 runs it as a Python
+loop over the sentences: a training step took 74-80 against 50 ms here.)
 """
 
 from __future__ import annotations
@@ -73,9 +77,9 @@ def build_document_model(vocab_size: int, embedding_dim: int = 50, embeddings: n
     x = layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
     if input_dropout:
         x = layers.Dropout(input_dropout, name="input_dropout")(x)
-    # one Conv1D shared by all sentences: (batch, S, W, D) -> (batch, S, W - kernel + 1, filters)
-    x = layers.TimeDistributed(layers.Conv1D(word_filters, word_kernel, activation=activation),
-                               name="word_conv")(x)
+    # one convolution shared by all sentences: (batch, S, W, D) -> (batch, S, W - kernel + 1, filters);
+    # the 1 x kernel window never crosses from one sentence into the next
+    x = layers.Conv2D(word_filters, (1, word_kernel), activation=activation, name="word_conv")(x)
     x = KMaxPooling(word_k, name="word_kmax")(x)  # (batch, S, word_k, filters)
     x = layers.Reshape((max_sentences, word_k * word_filters), name="sentence_vectors")(x)
     x = layers.Conv1D(sentence_filters, sentence_kernel, activation=activation, name="sentence_conv")(x)

@@ -81,3 +81,21 @@ def test_saved_model_loads_back_and_predicts_the_same(tmp_path):
     assert isinstance(loaded.get_layer("word_kmax"), KMaxPooling)
     assert loaded.get_layer("sentence_kmax").k == 4
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6, atol=1e-6)
+
+
+def test_word_conv_is_one_conv1d_per_sentence():
+    """The 1 x k Conv2D over (batch, sentences, words, dim) equals a Conv1D applied to each sentence alone."""
+    keras = pytest.importorskip("keras")
+    model = _tiny(activation="tanh")
+    layer = model.get_layer("word_conv")
+    kernel, bias = layer.get_weights()
+    assert kernel.shape == (1, 3, 8, 4)  # 1 sentence x 3 words, 8-d embeddings -> 4 filters
+    x = np.random.default_rng(3).normal(size=(2, 6, 8, 8)).astype(np.float32)  # (batch, sentences, words, dim)
+    conv1d = keras.layers.Conv1D(4, 3, activation="tanh")
+    conv1d.build((None, 8, 8))
+    conv1d.set_weights([kernel[0], bias])
+    expected = np.stack([np.asarray(conv1d(x[:, s])) for s in range(6)], axis=1)
+    np.testing.assert_allclose(np.asarray(layer(x)), expected, rtol=1e-5, atol=1e-6)
+    # by hand: sentence 0, first window = words 0-2 of that sentence only
+    by_hand = np.tanh(np.einsum("wd,wdf->f", x[0, 0, :3], kernel[0]) + bias)
+    np.testing.assert_allclose(np.asarray(layer(x))[0, 0, 0], by_hand, rtol=1e-5, atol=1e-6)

@@ -876,7 +876,10 @@ def test_execute_many_runs_in_parallel_keeps_order_and_reports_a_crash(tmp_path,
     running, most = [0], [0]
     lock = threading.Lock()
 
+    envs = []
+
     def fake(path, profile, out_dir, **kwargs):
+        envs.append(kwargs.get("env"))
         with lock:
             running[0] += 1
             most[0] = max(most[0], running[0])
@@ -888,13 +891,31 @@ def test_execute_many_runs_in_parallel_keeps_order_and_reports_a_crash(tmp_path,
         return ex.Execution(path.stem, profile, 0.2, 10.0, True, str(out_dir / path.name))
 
     monkeypatch.setattr(ex, "execute", fake)
+    monkeypatch.setattr(ex, "usable_cores", lambda: 2)
+    for name in ex.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
     paths = [tmp_path / f"{n}.ipynb" for n in ("01_a", "02_b", "03_c", "04_d")]
-    runs, wall = ex.execute_many(paths, "smoke", tmp_path / "out", workers=2, timeout=5)
+    runs, wall = ex.execute_many(paths, "smoke", tmp_path / "out", workers=2, timeout=5, env={"X": "1"})
+    # two kernels on 2 cores: one TensorFlow thread each, and the caller's variables still reach every kernel
+    assert envs == [{"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "X": "1"}] * 4
     assert [r.notebook for r in runs] == ["01_a", "02_b", "03_c", "04_d"]
     assert most[0] == 2 and 0.35 < wall < 2.0  # two at a time: about two rounds of 0.2 s
     assert runs[0].ok and runs[0].output.endswith("out/01_a/01_a.ipynb")
     assert not runs[1].ok and runs[1].error == "RuntimeError: papermill is not installed"
     assert all(r.ok for r in runs[2:])
+
+
+def test_thread_env_shares_the_cores_and_keeps_what_the_user_set(monkeypatch):
+    from tools import execute as ex
+
+    for name in ex.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert ex.thread_env(1, cores=2) == {}  # one at a time: TensorFlow's own defaults
+    assert ex.thread_env(2, cores=2) == {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+    assert ex.thread_env(4, cores=16)["TF_NUM_INTRAOP_THREADS"] == "4"
+    assert ex.thread_env(4, cores=2)["TF_NUM_INTRAOP_THREADS"] == "1"  # never 0
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
+    assert ex.thread_env(2, cores=2) == {"TF_NUM_INTEROP_THREADS": "1"}
 
 
 def test_steal_time_from_proc_stat_and_its_note(tmp_path):

@@ -157,8 +157,29 @@ def smoke_workers() -> int:
         if workers < 1:
             raise ValueError(f"TLBOOK_SMOKE_WORKERS={value!r} must be at least 1")
         return workers
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(4, cores))
+    return max(1, min(4, usable_cores()))
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def thread_env(workers: int, cores: int | None = None) -> dict[str, str]:
+    """TensorFlow's thread counts for ``workers`` kernels that share ``cores`` cores.
+
+    Left alone, each kernel's TensorFlow sizes its thread pools for every core, so
+    two kernels on 2 cores run twice as many busy threads as there are cores. With
+    one worker nothing is set, and a variable already set in the environment is kept.
+    """
+    if workers <= 1:
+        return {}
+    cores = cores or usable_cores()
+    values = {"TF_NUM_INTRAOP_THREADS": str(max(1, cores // workers)), "TF_NUM_INTEROP_THREADS": "1"}
+    return {k: v for k, v in values.items() if k not in os.environ}
 
 
 def execute_many(paths: list[Path], profile: str, out_dir: Path, workers: int, **kwargs) -> tuple[list[Execution], float]:
@@ -167,9 +188,12 @@ def execute_many(paths: list[Path], profile: str, out_dir: Path, workers: int, *
     Each notebook writes to ``out_dir/<stem>/``. Returns the executions in the
     order of ``paths`` and the wall time of the whole batch. Every notebook is
     run even when another fails; a crash of the runner itself becomes a failed
-    :class:`Execution` that names the notebook.
+    :class:`Execution` that names the notebook. With more than one worker each
+    kernel gets its share of the cores (:func:`thread_env`).
     """
     from concurrent.futures import ThreadPoolExecutor
+
+    kwargs["env"] = {**thread_env(workers), **(kwargs.get("env") or {})}
 
     def one(path: Path) -> Execution:
         try:

@@ -90,7 +90,8 @@ def build_runtimes(report: dict, previous: dict | None = None) -> dict:
         "source": f"benchmarks/results/latest.json ({report.get('started', '?')})",
         "date": days[-1] if days else str(report.get("started", ""))[:10],
         "machine": {"cores": m.get("usable_cores") or m.get("cpu_count"), "cpu": m.get("cpu_model"),
-                    "tensorflow": m.get("tensorflow"), "load_note": m.get("load_note", "")},
+                    "tensorflow": m.get("tensorflow"), "load_note": m.get("load_note", ""),
+                    "vector_flags": m.get("cpu_vector_flags", "")},
         "note": "Seconds of wall time per notebook run in a fresh kernel. lab_real_s of 04/05/06: the real "
                 "architectures on random weights (timing only); lab_substitute_s: the ordinary offline lab run "
                 "with the substitute models.",

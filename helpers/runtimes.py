@@ -13,7 +13,7 @@ import json
 from importlib import resources
 from typing import Any
 
-__all__ = ["RUNTIMES_FILE", "load_runtimes", "format_seconds", "runtime_text", "NOT_MEASURED"]
+__all__ = ["RUNTIMES_FILE", "load_runtimes", "format_seconds", "runtime_text", "vector_isa", "NOT_MEASURED"]
 
 RUNTIMES_FILE = "runtimes.json"
 NOT_MEASURED = "not measured yet"
@@ -38,6 +38,15 @@ def format_seconds(seconds: float) -> str:
 
 def _number(x: Any) -> float | None:
     return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 else None
+
+
+def vector_isa(flags: str) -> str:
+    """The widest vector instruction set among the CPU ``flags`` (``"avx2 avx512f"`` -> ``"AVX-512"``), or ``""``.
+
+    A run time depends on the CPU's vector instructions as much as on its cores, so the line names them.
+    """
+    names = set(flags.split())
+    return "AVX-512" if "avx512f" in names else "AVX2" if "avx2" in names else ""
 
 
 def runtime_text(nb: str | int, data: dict | None = None) -> str:
@@ -73,6 +82,8 @@ def runtime_text(nb: str | int, data: dict | None = None) -> str:
     cores = machine.get("cores")
     shared = "shared " if chapter.get("contended") else ""
     where = f"{cores} {shared}CPU cores" if cores else f"a {shared}CPU"
+    isa = vector_isa(machine.get("vector_flags") or "")
+    where += f" with {isa}" if isa else ""
     dates = sorted({d for d in (chapter.get("dates") or {}).values() if d}) or (
         [data["date"]] if data.get("date") else [])
     when = f", {' and '.join(dates) if len(dates) <= 2 else f'{dates[0]} to {dates[-1]}'}" if dates else ""

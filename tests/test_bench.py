@@ -758,9 +758,13 @@ def runtimes_report() -> dict:
 def test_runtimes_json_from_a_report():
     from benchmarks import runtimes
 
-    data = runtimes.build_runtimes(runtimes_report())
+    report = runtimes_report()
+    report["machine"]["cpu_vector_flags"] = "avx2"
+    data = runtimes.build_runtimes(report)
     assert runtimes.validate_runtimes(data) == []
     assert data["date"] == "2026-12-01" and data["machine"]["cores"] == 2
+    assert data["machine"]["vector_flags"] == "avx2"  # the run-time line names the instruction set
+    assert runtimes.build_runtimes(runtimes_report())["machine"]["vector_flags"] == ""  # an older report
     ch = data["chapters"]
     assert sorted(ch) == ["01", "04", "05", "06", "07"]
     assert ch["04"]["smoke_s"] == 23.1 and ch["04"]["lab_real_s"] == 276 and ch["04"]["lab_substitute_s"] == 93.1

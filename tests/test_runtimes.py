@@ -3,6 +3,14 @@
 from test_bench import runtimes_report
 
 
+def test_vector_isa_names_the_widest_instruction_set():
+    from helpers.runtimes import vector_isa
+
+    assert vector_isa("avx2 avx512f avx512_bf16") == "AVX-512"
+    assert vector_isa("avx2 avx_vnni") == "AVX2"
+    assert vector_isa("") == vector_isa("?") == ""
+
+
 def test_runtime_text_formatting():
     from benchmarks import runtimes
     from helpers.runtimes import NOT_MEASURED, format_seconds, runtime_text
@@ -15,6 +23,11 @@ def test_runtime_text_formatting():
     assert runtime_text(1, data) == "smoke 21 s; lab 4.2 min (measured on 2 CPU cores, 2026-12-01)"
     assert runtime_text("05", data) == ("lab 5.5 min with the offline substitute "
                                         "(measured on 2 CPU cores, 2026-12-01)")
+    data["machine"]["vector_flags"] = "avx2 avx512f avx512_vnni"
+    assert runtime_text(1, data) == "smoke 21 s; lab 4.2 min (measured on 2 CPU cores with AVX-512, 2026-12-01)"
+    data["machine"]["vector_flags"] = "avx2"
+    assert runtime_text(1, data).endswith("(measured on 2 CPU cores with AVX2, 2026-12-01)")
+    data["machine"]["vector_flags"] = ""
     data["chapters"]["01"]["contended"] = True
     assert runtime_text("01", data).endswith("(measured on 2 shared CPU cores, 2026-12-01)")
     data["chapters"]["06"].update(smoke_s=None, lab_real_s=None, lab_substitute_s=None)

@@ -79,11 +79,7 @@ class Chapter:
     def glue(self, name: str, value: Any, display: bool = False) -> Any:
         """Glue ``value`` under ``nbNN_name`` (NumPy scalars become Python)."""
         value = to_python(value)
-        try:
-            from myst_nb import glue
-        except ImportError:  # pragma: no cover - myst-nb is a requirement
-            return value
-        glue(self.key(name), value, display=display)
+        glue_keys.glue(self.key(name), value, display=display)
         return value
 
     def glue_many(self, values: dict[str, Any] | None = None, **more: Any) -> dict[str, Any]:

@@ -106,6 +106,9 @@ def execute(path: Path, profile: str, out_dir: Path, inject: bool = True,
             parameters: dict | None = None) -> Execution:
     """Execute ``path`` with papermill in a subprocess and return an :class:`Execution`.
 
+    The subprocess is :mod:`tools.run_notebook` (papermill, with the kernel stopped
+    at once after the last cell).
+
     ``inject=True`` passes ``PROFILE`` as a papermill parameter; ``inject=False``
     sets ``TLBOOK_PROFILE`` instead and leaves the code cells untouched (so the
     executed notebook can seed the Jupyter Book cache). ``parameters`` are
@@ -115,13 +118,14 @@ def execute(path: Path, profile: str, out_dir: Path, inject: bool = True,
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / path.name
-    cmd = [sys.executable, "-m", "papermill", str(path), str(output), "--cwd", str(path.parent),
-           "--no-progress-bar", "--kernel", "python3"]
+    cmd = [sys.executable, "-m", "tools.run_notebook", str(path.resolve()), str(output.resolve()),
+           "--cwd", str(path.resolve().parent), "--kernel", "python3"]
     cmd += papermill_parameters(profile, inject, parameters)
     run_env = {**os.environ, "TLBOOK_PROFILE": profile, "TF_CPP_MIN_LOG_LEVEL": "3",
                "PYTHONWARNINGS": "ignore", **(env or {})}
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=run_env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=run_env,
+                            cwd=ROOT)
     stop, peak = threading.Event(), []
     watcher = threading.Thread(target=_peak_rss, args=(proc.pid, stop, peak), daemon=True)
     watcher.start()
